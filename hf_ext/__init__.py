@@ -1,0 +1,44 @@
+"""hf-ext: recent research methods as drop-in parts for TRL, lm-eval and Optimum-style workflows.
+
+The public API is imported lazily: ``import hf_ext`` loads no torch, TRL or lm-eval; each name below is
+imported from its module on first access.
+
+Example:
+    >>> import hf_ext
+    >>> hf_ext.get_trainer("dpo").name
+    'dpo'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it.
+_EXPORTS: dict[str, str] = {
+    "register_trainer": "hf_ext.registry",
+    "get_trainer": "hf_ext.registry",
+    "list_trainers": "hf_ext.registry",
+    "register_pruner": "hf_ext.registry",
+    "get_pruner": "hf_ext.registry",
+    "list_pruners": "hf_ext.registry",
+    "list_tasks": "hf_ext.registry",
+    "tasks_path": "hf_ext.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'hf_ext' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

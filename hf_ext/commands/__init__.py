@@ -1,0 +1,11 @@
+"""Sub-commands of the ``hf-ext`` CLI: one module each, with ``add_parser(subparsers)``.
+
+A module's ``add_parser`` adds its sub-parser and sets ``func`` to a function taking the parsed
+arguments and returning an exit code. :data:`COMMAND_MODULES` lists them in the order ``--help`` shows.
+"""
+
+COMMAND_MODULES = [
+    "hf_ext.commands.train",
+    "hf_ext.commands.listing",
+    "hf_ext.commands.quickstart",
+]

@@ -1,0 +1,76 @@
+"""Offline names that recipes and the CLI can use wherever a Hub id or a path is expected.
+
+``hf-ext-testing:<name>`` stands for a model or dataset that :mod:`hf_ext.testing` builds on this machine:
+
+=================================================  ==========================================================
+``hf-ext-testing:tiny-llama`` (``-qwen2``,         a tiny random model + tokenizer, saved once under the
+``-mistral``, ``-gpt2``)                           cache directory
+``hf-ext-testing:reference-lm``                    the trained :func:`~hf_ext.testing.reference_lm`
+``hf-ext-testing:preferences[-conversational]``    :func:`~hf_ext.testing.preference_dataset`
+``hf-ext-testing:prompts[-conversational]``        :func:`~hf_ext.testing.prompt_dataset`
+=================================================  ==========================================================
+
+Example:
+    >>> from hf_ext.testing.names import resolve_model_name, testing_dataset
+    >>> resolve_model_name("gpt2-medium")          # anything else passes through unchanged
+    'gpt2-medium'
+    >>> len(testing_dataset("hf-ext-testing:preferences")["train"]) > 0
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from datasets import Dataset, DatasetDict
+from filelock import FileLock
+
+from hf_ext.testing.datasets import preference_dataset, prompt_dataset
+from hf_ext.testing.models import TINY_ARCHITECTURES, save_tiny_causal_lm
+from hf_ext.utils import cache_dir
+
+PREFIX = "hf-ext-testing:"
+
+TESTING_DATASETS: dict[str, Callable[[], Dataset]] = {
+    "preferences": lambda: preference_dataset(64),
+    "preferences-conversational": lambda: preference_dataset(64, conversational=True),
+    "prompts": lambda: prompt_dataset(32),
+    "prompts-conversational": lambda: prompt_dataset(32, conversational=True),
+}
+TESTING_MODELS = [f"tiny-{arch}" for arch in TINY_ARCHITECTURES] + ["reference-lm"]
+
+
+def is_testing_name(name: str | None) -> bool:
+    return isinstance(name, str) and name.startswith(PREFIX)
+
+
+def _unknown(kind: str, name: str, choices: list[str]) -> ValueError:
+    listed = ", ".join(PREFIX + choice for choice in choices)
+    return ValueError(f"unknown testing {kind} {name!r}; choose one of: {listed}")
+
+
+def resolve_model_name(name: str) -> str:
+    """A local folder for an ``hf-ext-testing:`` model name (built on first use); other names unchanged."""
+    if not is_testing_name(name):
+        return name
+    short = name.removeprefix(PREFIX)
+    if short == "reference-lm":
+        from hf_ext.testing.reference import reference_lm_path
+
+        return str(reference_lm_path())
+    if short.removeprefix("tiny-") not in TINY_ARCHITECTURES or not short.startswith("tiny-"):
+        raise _unknown("model", name, TESTING_MODELS)
+    target = cache_dir() / "testing-models" / short
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not (target / "config.json").exists():
+            save_tiny_causal_lm(target, short.removeprefix("tiny-"))
+    return str(target)
+
+
+def testing_dataset(name: str, test_fraction: float = 0.125) -> DatasetDict:
+    """A ``DatasetDict`` with ``train`` and ``test`` splits for an ``hf-ext-testing:`` dataset name."""
+    short = name.removeprefix(PREFIX)
+    if not is_testing_name(name) or short not in TESTING_DATASETS:
+        raise _unknown("dataset", name, sorted(TESTING_DATASETS))
+    return TESTING_DATASETS[short]().train_test_split(test_size=test_fraction, seed=0)

@@ -1,0 +1,25 @@
+"""hf-ext's trainers and the registry entries that make them reachable by name.
+
+TRL's own ``dpo``, ``reward`` and ``grpo`` are registered too, so ``hf-ext train dpo --config ...`` works
+like TRL's scripts. Classes are named by ``"module:Class"`` strings: nothing heavy is imported here.
+Each entry's ``model_kind`` tells the CLI which Auto class loads the model; ``builder`` (optional) names a
+function that constructs the trainer, for trainers whose constructor differs from DPO's.
+"""
+
+from hf_ext.registry import register_trainer
+
+register_trainer("dpo", "trl:DPOTrainer", "trl:DPOConfig", description="TRL's Direct Preference Optimization")
+register_trainer(
+    "reward",
+    "trl:RewardTrainer",
+    "trl:RewardConfig",
+    model_kind="sequence-classification",
+    description="TRL's Bradley-Terry reward model trainer",
+)
+register_trainer(
+    "grpo",
+    "trl:GRPOTrainer",
+    "trl:GRPOConfig",
+    needs_reward_funcs=True,
+    description="TRL's Group Relative Policy Optimization",
+)
