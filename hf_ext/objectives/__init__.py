@@ -1,0 +1,2 @@
+"""The math of hf-ext's methods, free of trainer plumbing: plain functions on tensors, each with a parity
+test against a brute-force or closed-form reference. Trainers import from here; nothing here imports TRL."""
