@@ -24,5 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
     trainer = train_from_recipe(args.name, args.recipe_args)
     if trainer.is_world_process_zero():
-        print(f"saved {args.name} model to {trainer.args.output_dir}")
+        print(
+            f"trained {args.name}: {trainer.state.global_step} steps, world size {trainer.args.world_size}; "
+            f"saved to {trainer.args.output_dir}"
+        )
     return 0

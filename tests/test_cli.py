@@ -1,0 +1,112 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hf_ext.cli import main
+from hf_ext.commands.evaluate import lm_eval_argv
+from hf_ext.registry import tasks_path
+from hf_ext.testing import resolve_model_name
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = str(REPO / "recipes" / "dpo" / "tiny.yaml")
+
+
+def run_cli(*args, **env):
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "hf_ext.cli", *args], capture_output=True, text=True, cwd=REPO, env=environment
+    )
+
+
+def test_help_and_list(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "train" in capsys.readouterr().out
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert "dpo" in listed and "reward" in listed and "grpo" in listed and "lm-eval tasks" in listed
+    assert main(["tasks-path"]) == 0
+    assert capsys.readouterr().out.strip() == str(tasks_path())
+
+
+def test_unknown_trainer_is_a_one_line_error(capsys):
+    assert main(["train", "dpx", "--config", RECIPE]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "unknown trainer 'dpx'" in error and "dpo" in error
+
+
+def test_bad_recipe_field_is_a_one_line_error(tmp_path, capsys):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(Path(RECIPE).read_text() + "learning_rte: 0.1\n")
+    assert main(["train", "dpo", "--config", str(recipe)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "bad.yaml: unknown field 'learning_rte'" in error
+    assert main(["train", "dpo", "--config", RECIPE, "--max_steps", "two"]) == 2
+    assert "invalid int value: 'two'" in capsys.readouterr().err
+
+
+def test_eval_adds_the_include_path_and_refuses_a_second_one():
+    assert lm_eval_argv(["--model", "hf", "--tasks", "x"])[-2:] == ["--include_path", str(tasks_path())]
+    with pytest.raises(ValueError, match="include_path"):
+        lm_eval_argv(["--include_path", "/elsewhere"])
+
+
+def test_train_from_yaml_with_override_changes_the_saved_model(tmp_path, capsys):
+    initial = load_file(Path(resolve_model_name("hf-ext-testing:tiny-llama")) / "model.safetensors")
+    frozen, trained = tmp_path / "frozen", tmp_path / "trained"
+    common = ["--config", RECIPE, "--max_steps", "3"]
+    assert main(["train", "dpo", *common, "--output_dir", str(frozen), "--learning_rate", "0.0"]) == 0
+    assert main(["train", "dpo", *common, "--output_dir", str(trained)]) == 0
+    assert "trained dpo: 3 steps, world size 1" in capsys.readouterr().out
+    frozen_weights = load_file(frozen / "model.safetensors")
+    trained_weights = load_file(trained / "model.safetensors")
+    assert all(torch.equal(initial[name], frozen_weights[name]) for name in initial)
+    assert not all(torch.equal(initial[name], trained_weights[name]) for name in initial)
+    assert not (trained / "training_args.bin").exists()  # no pickle in the final folder
+    assert json.loads((trained / "training_args.json").read_text())["learning_rate"] == 1e-3
+
+
+@pytest.mark.slow
+def test_two_process_run_under_torchrun(tmp_path):
+    """NOTES.md: accelerate's --cpu multi-process mode starts one process here; torchrun starts two (gloo)."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "hf_ext.cli",
+        "train",
+        "dpo",
+        "--config",
+        RECIPE,
+        "--max_steps",
+        "2",
+        "--output_dir",
+        str(tmp_path / "out"),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "world size 2" in result.stdout
+    assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_console_entry_point_runs_as_a_module():
+    result = run_cli("list")
+    assert result.returncode == 0 and "dpo" in result.stdout
+    bad = run_cli("list", "--bogus")
+    assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr

@@ -1,0 +1,19 @@
+import re
+
+import pytest
+
+from hf_ext.quickstart import run_quickstart
+from hf_ext.registry import UnknownNameError
+
+
+def test_dpo_step_trains_saves_reloads_and_improves_the_margin(tmp_path):
+    summary = run_quickstart(output_dir=tmp_path, only=["dpo"])
+    margins = next(line for line in summary if "log p(chosen)" in line)
+    before, after = (float(value) for value in re.findall(r"([-+]\d+\.\d+) (?:before|after)", margins))
+    assert after > before
+    assert (tmp_path / "dpo-tiny" / "model.safetensors").exists()
+
+
+def test_unknown_step_is_rejected(tmp_path):
+    with pytest.raises(UnknownNameError, match="unknown quickstart step 'dp'"):
+        run_quickstart(output_dir=tmp_path, only=["dp"])
