@@ -88,10 +88,14 @@ def read_recipe_file(path: str) -> dict[str, Any]:
     return values
 
 
-def parse_recipe(dataclass_types: Sequence[type], argv: Sequence[str]) -> tuple[Any, ...]:
-    """Instances of ``dataclass_types`` from ``--config FILE`` (optional) and ``--field value`` overrides."""
+def parse_recipe(
+    dataclass_types: Sequence[type], argv: Sequence[str], prog: str | None = None
+) -> tuple[Any, ...]:
+    """Instances of ``dataclass_types`` from ``--config FILE`` (optional) and ``--field value`` overrides.
+
+    ``prog`` is the command name ``--help`` shows."""
     argv = list(argv)
-    parser = _RaisingParser(list(dataclass_types))
+    parser = _RaisingParser(list(dataclass_types), prog=prog)
     actions = _actions(parser)
     yaml_tokens: list[str] = []
     if "--config" in argv:

@@ -139,7 +139,7 @@ def build_from_recipe(name: str, argv: list[str]):
 
     entry = get_trainer(name)
     config, script_args, model_args, launch_args = parse_recipe(
-        [entry.config_cls, ScriptArguments, ModelConfig, LaunchArguments], argv
+        [entry.config_cls, ScriptArguments, ModelConfig, LaunchArguments], argv, prog=f"hf-ext train {name}"
     )
     train_dataset, eval_dataset = load_recipe_dataset(script_args)
     if launch_args.max_train_samples is not None:
