@@ -11,11 +11,15 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import sys
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 from hf_ext.data.prose import prose_split
+from hf_ext.utils import atomic_write_text, cache_dir
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
@@ -33,6 +37,17 @@ CHAT_TEMPLATE = (
 
 @functools.cache
 def _trained_tokenizer_json(vocab_size: int, num_paragraphs: int) -> str:
+    """The trained tokenizer as JSON, from the on-disk cache when an identical one was trained before."""
+    recipe = json.dumps([vocab_size, num_paragraphs, SPECIAL_TOKENS, sys.version_info[:2], 1])
+    cache_file = cache_dir() / "tokenizers" / f"{hashlib.sha256(recipe.encode()).hexdigest()[:16]}.json"
+    if cache_file.exists():
+        return cache_file.read_text(encoding="utf-8")
+    trained = _train_tokenizer_json(vocab_size, num_paragraphs)
+    atomic_write_text(cache_file, trained)
+    return trained
+
+
+def _train_tokenizer_json(vocab_size: int, num_paragraphs: int) -> str:
     train, _ = prose_split()
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -54,7 +69,8 @@ def _trained_tokenizer_json(vocab_size: int, num_paragraphs: int) -> str:
 def tiny_tokenizer(vocab_size: int = 512, num_paragraphs: int = 2000, model_max_length: int = 2048):
     """A fresh :class:`~transformers.PreTrainedTokenizerFast` (byte-level BPE: any text encodes).
 
-    Training is deterministic and cached per process, so every call returns an equal, independent tokenizer.
+    Training is deterministic and cached (on disk under the cache directory, and per process), so every call
+    returns an equal, independent tokenizer.
     It adds ``<s>`` in front of every sequence (like Llama), pads with ``<pad>`` and carries a chat template.
     """
     if vocab_size < 256 + len(SPECIAL_TOKENS):
