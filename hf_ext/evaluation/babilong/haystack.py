@@ -271,10 +271,11 @@ def fill_context(
             pieces.append(background[boundary])
             position += counts[boundary]
     if pieces:  # the context's first piece has no leading space: count it as it stands
-        total += len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"]) - count_tokens(
-            tokenizer, pieces[:1]
-        )[0]
-    if budget and total > budget and background:  # that extra token overflowed: drop the last background piece
+        total += (
+            len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"])
+            - count_tokens(tokenizer, pieces[:1])[0]
+        )
+    if budget and total > budget and background:  # one token over: drop the last background piece
         last = pieces.pop(len(pieces) - 1 - pieces[::-1].index(background[-1]))
         total -= count_tokens(tokenizer, [last])[0]
     return FilledContext(" ".join(pieces), total, depths)

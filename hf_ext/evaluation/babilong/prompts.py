@@ -45,8 +45,8 @@ RULES = {
     "qa4": "Statements say how rooms lie relative to each other.",
     "qa5": "Statements say who hands what to whom.",
     "qa6": "A person is wherever the latest statement about them puts them.",
-    "qa7": "Count what the person holds now: things picked up or received, minus those put down or handed on.",
-    "qa8": "List what the person holds now: things picked up or received, minus those put down or handed on.",
+    "qa7": "Count what the person holds now: what they picked up or received, minus what they gave away.",
+    "qa8": "List what the person holds now: what they picked up or received, minus what they gave away.",
     "qa9": "A person is wherever the latest statement about them puts them; some statements say where "
     "someone is not.",
     "qa10": "A person is wherever the latest statement about them puts them; a statement may leave two "
