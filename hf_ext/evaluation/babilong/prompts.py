@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import itertools
 import random
 
 from hf_ext.evaluation.babilong.story import Story, check_task
@@ -77,6 +78,7 @@ YES_NO = "Answer with one word: yes or no."
 for _task in ("qa6", "qa9", "qa17", "qa18"):
     POST_PROMPTS[_task] = YES_NO
 
+MAX_EXAMPLE_FACTS = 8  # keeps the prompt around the context short
 TEMPLATE = (
     "{instruction}\n\n{examples}\n\n{post_prompt}\n\n<context>\n{context}\n</context>\n\nQuestion: {question}"
 )
@@ -102,8 +104,11 @@ def examples(task: str, count: int = 2) -> str:
     from hf_ext.evaluation.babilong.generator import simulate_story
 
     blocks = []
-    for seed in range(count):
-        story = simulate_story(task, random.Random(f"babilong-example-{task}-{seed}"))
+    seeds = itertools.count()
+    while len(blocks) < count:
+        story = simulate_story(task, random.Random(f"babilong-example-{task}-{next(seeds)}"))
+        if len(story.facts) > MAX_EXAMPLE_FACTS:
+            continue
         body = "\n".join(story.facts)
         blocks.append(
             f"<example>\n{body}\n\nQuestion: {story.question}\nAnswer: {answer_text(task, story)}\n</example>"

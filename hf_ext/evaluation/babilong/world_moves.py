@@ -93,7 +93,7 @@ class HouseWorld:
         there = " there" if self.rng.random() < 0.3 else ""
         index = self._add(f"{actor} {self.rng.choice(DROP_VERBS)} the {obj}{there}.")
         del self.holder[obj]
-        self.dropped[obj] = (room, [index, room_fact])
+        self.dropped[obj] = (room, sorted([index, room_fact]))
         self.transfers.setdefault(actor, []).append(index)
 
     def give(self, giver: str, obj: str, receiver: str) -> None:
