@@ -186,37 +186,40 @@ class FilledContext:
     fact_depths: list[float]
 
 
-def _background(tokenizer, stream: Iterator[str], budget: int) -> tuple[list[str], list[int]]:
-    """Whole sentences from ``stream`` up to ``budget`` tokens, the last one cut to fill it exactly."""
+def _background(tokenizer, stream: Iterator[str], budget: int) -> tuple[list[str], list[int], str]:
+    """Whole sentences from ``stream`` up to ``budget`` tokens, the last one cut to fill it exactly.
+
+    Also returns the sentence the cut came from (or the next unused one), to top up a token or two later.
+    """
     sentences: list[str] = []
     counts: list[int] = []
     used = 0
-    while used < budget:
+    while True:
         batch = list(itertools.islice(stream, _BATCH))
         if not batch:
             raise ValueError("the haystack ran out of sentences")
         for sentence, count in zip(batch, count_tokens(tokenizer, batch)):
+            if used == budget:
+                return sentences, counts, sentence
             if used + count <= budget:
                 sentences.append(sentence)
                 counts.append(count)
                 used += count
-            else:
-                prefix, count = truncate_to_tokens(tokenizer, sentence, budget - used)
-                if prefix:
-                    sentences.append(prefix)
-                    counts.append(count)
-                    used += count
-                return sentences, counts
-            if used == budget:
-                break
-    return sentences, counts
+                continue
+            prefix, count = truncate_to_tokens(tokenizer, sentence, budget - used)
+            if prefix:
+                sentences.append(prefix)
+                counts.append(count)
+            return sentences, counts, sentence
 
 
 def _fact_slots(
-    rng: random.Random, counts: list[int], num_facts: int, depth: tuple[float, float] | None
+    rng: random.Random, counts: list[int], fact_tokens: int, num_facts: int, depth: tuple[float, float] | None
 ) -> list[int]:
-    """Sorted boundary indices (0 = before the first sentence) for the facts, drawn with replacement."""
-    total = sum(counts) or 1
+    """Sorted boundary indices (0 = before the first sentence) for the facts, drawn with replacement.
+
+    A depth window admits the boundaries whose share of the whole context (facts included) lies in it."""
+    total = (sum(counts) + fact_tokens) or 1
     offsets = list(itertools.accumulate(counts, initial=0))  # token offset of each boundary
     boundaries = range(len(counts) + 1)
     if depth is not None:
@@ -250,12 +253,10 @@ def fill_context(
             f"the {len(facts)} facts take {fact_total} tokens, more than the {budget}-token context budget; "
             "raise the length or lower the reserve"
         )
-    background, counts = (
-        ([], [])
-        if not budget or haystack is None
-        else _background(tokenizer, haystack.sentences(rng), budget - fact_total)
-    )
-    slots = _fact_slots(rng, counts, len(facts), depth)
+    background, counts, spare = [], [], ""
+    if budget and haystack is not None:
+        background, counts, spare = _background(tokenizer, haystack.sentences(rng), budget - fact_total)
+    slots = _fact_slots(rng, counts, fact_total, len(facts), depth)
     pieces: list[str] = []
     depths: list[float] = []
     total = fact_total + sum(counts)
@@ -270,12 +271,24 @@ def fill_context(
         if boundary < len(background):
             pieces.append(background[boundary])
             position += counts[boundary]
-    if pieces:  # the context's first piece has no leading space: count it as it stands
-        total += (
-            len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"])
-            - count_tokens(tokenizer, pieces[:1])[0]
-        )
-    if budget and total > budget and background:  # one token over: drop the last background piece
-        last = pieces.pop(len(pieces) - 1 - pieces[::-1].index(background[-1]))
-        total -= count_tokens(tokenizer, [last])[0]
+    if not pieces:
+        return FilledContext("", 0, depths)
+    # The first piece has no leading space in the context: count it as it stands, then top up (or trim)
+    # the last background piece so the context still spends the budget without going over it.
+    total += (
+        len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"])
+        - count_tokens(tokenizer, pieces[:1])[0]
+    )
+    if budget and background and total != budget:
+        last = len(pieces) - 1 - pieces[::-1].index(background[-1])
+        is_cut = spare.startswith(background[-1]) and spare != background[-1]
+        cut_from = spare if is_cut else f"{background[-1]} {spare}".strip()
+        if last > 0:
+            allowed = counts[-1] + budget - total
+            text, used = truncate_to_tokens(tokenizer, cut_from, allowed) if allowed > 0 else ("", 0)
+            if text:
+                pieces[last] = text
+            else:
+                del pieces[last]
+            total += used - counts[-1]
     return FilledContext(" ".join(pieces), total, depths)
