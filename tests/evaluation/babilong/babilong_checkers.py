@@ -8,9 +8,9 @@ simulator's answer is the one and only answer.
 from __future__ import annotations
 
 import re
-from collections import deque
 
-MOVE = re.compile(r"^(?:(?:Then|After that|Afterwards|Following that) )?([\w ]+?) (?:moved|went|journeyed|travelled|went back) to the (\w+)\.$")
+OPENER = r"(?:(?:Then|After that|Afterwards|Following that) )?"
+MOVE = re.compile(rf"^{OPENER}([\w ]+?) (?:moved|went|journeyed|travelled|went back) to the (\w+)\.$")
 GET = re.compile(r"^(\w+) (?:picked up|got|grabbed|took) the (\w+)(?: there)?\.$")
 DROP = re.compile(r"^(\w+) (?:dropped|left|discarded|put down) the (\w+)(?: there)?\.$")
 GIVE = re.compile(r"^(\w+) (?:gave|handed|passed) the (\w+) to (\w+)\.$")

@@ -16,7 +16,9 @@ def n_tokens(tokenizer, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-@pytest.mark.parametrize(("task", "length", "reserve"), [("qa1", 300, 50), ("qa3", 1000, 100), ("qa19", 4096, 300)])
+@pytest.mark.parametrize(
+    ("task", "length", "reserve"), [("qa1", 300, 50), ("qa3", 1000, 100), ("qa19", 4096, 300)]
+)
 def test_context_fills_the_budget_exactly_and_never_more(tokenizer, task, length, reserve):
     data = generate_babilong(task, length=length, num_samples=6, tokenizer=tokenizer, reserve=reserve)
     exact = 0
@@ -45,7 +47,9 @@ def test_facts_appear_in_order_at_their_recorded_depths(tokenizer):
 
 
 def test_depth_window_keeps_facts_there(tokenizer):
-    data = generate_babilong("qa1", length=4096, num_samples=4, tokenizer=tokenizer, reserve=96, depth=(40, 60))
+    data = generate_babilong(
+        "qa1", length=4096, num_samples=4, tokenizer=tokenizer, reserve=96, depth=(40, 60)
+    )
     for row in data:
         fact_share = 100.0 * n_tokens(tokenizer, " " + " ".join(row["facts"])) / row["context_tokens"]
         assert 40.0 <= row["fact_depths"][0] <= 60.0
@@ -71,9 +75,13 @@ def test_same_seed_same_samples_other_seed_other_samples(tokenizer):
 
 
 def test_local_text_files_as_haystack(tokenizer, tmp_path):
-    sentences = [f"The lighthouse keeper counted {word} gulls along the northern shore." for word in "abcdefgh"]
+    sentences = [
+        f"The lighthouse keeper counted {word} gulls along the northern shore." for word in "abcdefgh"
+    ]
     (tmp_path / "book.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
-    row = generate_babilong("qa1", length=400, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=tmp_path)[0]
+    row = generate_babilong(
+        "qa1", length=400, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=tmp_path
+    )[0]
     assert "lighthouse keeper" in row["input"] and "Python" not in row["input"]
     assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] <= 350  # the corpus wraps round
 
@@ -92,7 +100,9 @@ def test_hub_haystack_streams_books_and_drops_their_edges(monkeypatch, tokenizer
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     haystack = resolve_haystack("hf:someone/books:test:text")
     assert isinstance(haystack, HubHaystack) and haystack.path == "someone/books"
-    row = next(iter_babilong("qa1", length=300, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=haystack))
+    row = next(
+        iter_babilong("qa1", length=300, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=haystack)
+    )
     assert calls[0] == ("someone/books", "test", True)
     assert "sentence number 0 " not in row["input"] and "sentence number 11 " not in row["input"]
     assert "Book " in row["input"]
@@ -100,7 +110,9 @@ def test_hub_haystack_streams_books_and_drops_their_edges(monkeypatch, tokenizer
 
 
 def test_split_sentences_keeps_long_sentences():
-    text = "Short one. This sentence has more than five words in it. Another long sentence follows right here!"
+    text = (
+        "Short one. This sentence has more than five words in it. Another long sentence follows right here!"
+    )
     assert split_sentences(text) == [
         "This sentence has more than five words in it.",
         "Another long sentence follows right here!",
@@ -108,7 +120,14 @@ def test_split_sentences_keeps_long_sentences():
 
 
 def test_parse_length():
-    assert [parse_length(v) for v in (0, "0", "4k", "1M", "10M", 4096)] == [0, 0, 4096, 2**20, 10 * 2**20, 4096]
+    assert [parse_length(v) for v in (0, "0", "4k", "1M", "10M", 4096)] == [
+        0,
+        0,
+        4096,
+        2**20,
+        10 * 2**20,
+        4096,
+    ]
     for bad in ("-1", -5, "4 kb", "lots", True):
         with pytest.raises(ValueError):
             parse_length(bad)

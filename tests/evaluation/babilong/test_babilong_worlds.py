@@ -22,7 +22,10 @@ def stories(task: str, count: int = STORIES_PER_TASK):
 @pytest.mark.parametrize("task", TASK_NAMES)
 def test_answer_is_the_only_one_the_facts_allow(task):
     for story in stories(task):
-        assert solve(task, story.facts, story.question) == {canonical(story.answer)}, (story.facts, story.question)
+        assert solve(task, story.facts, story.question) == {canonical(story.answer)}, (
+            story.facts,
+            story.question,
+        )
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
@@ -30,7 +33,9 @@ def test_supporting_facts_alone_give_the_answer(task):
     for story in stories(task):
         assert story.supporting == sorted(set(story.supporting))
         assert all(0 <= index < len(story.facts) for index in story.supporting) and story.supporting
-        assert solve(task, story.supporting_facts, story.question, strict=False) == {canonical(story.answer)}, (
+        assert solve(task, story.supporting_facts, story.question, strict=False) == {
+            canonical(story.answer)
+        }, (
             story.supporting_facts,
             story.question,
         )
