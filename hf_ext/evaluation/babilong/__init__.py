@@ -14,13 +14,15 @@ from hf_ext.evaluation.babilong.generator import (
     DEFAULT_RESERVE,
     generate_babilong,
     iter_babilong,
+    length_label,
     parse_length,
+    parse_lengths,
     simulate_story,
 )
 from hf_ext.evaluation.babilong.haystack import resolve_haystack
 from hf_ext.evaluation.babilong.metric import compare_answers, contains_answer
 from hf_ext.evaluation.babilong.prompts import build_prompt
-from hf_ext.evaluation.babilong.story import TASK_NAMES, TASKS, Story
+from hf_ext.evaluation.babilong.story import TASK_NAMES, TASKS, Story, check_task
 
 __all__ = [
     "DEFAULT_RESERVE",
@@ -28,11 +30,14 @@ __all__ = [
     "TASK_NAMES",
     "Story",
     "build_prompt",
+    "check_task",
     "compare_answers",
     "contains_answer",
     "generate_babilong",
     "iter_babilong",
+    "length_label",
     "parse_length",
+    "parse_lengths",
     "resolve_haystack",
     "simulate_story",
 ]

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -75,6 +76,40 @@ def parse_length(value: int | str) -> int:
     return tokens
 
 
+def parse_lengths(value: Any, default: tuple[int, ...] = (4096,)) -> list[int]:
+    """Lengths from a list (``[0, "4k"]``), a comma string (``"0,4k,1M"``) or one value; None: default."""
+    if value is None:
+        return list(default)
+    items = (
+        value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
+    )
+    lengths = [parse_length(item.strip() if isinstance(item, str) else item) for item in items]
+    if not lengths:
+        raise ValueError("no lengths given")
+    return lengths
+
+
+def length_label(tokens: int) -> str:
+    """The short name of a length, as the Hub configs: 0 -> ``0k``, 4096 -> ``4k``, 2**20 -> ``1M``;
+    other counts stay numbers (``5000``)."""
+    if tokens == 0:
+        return "0k"
+    for unit, suffix in ((1024**2, "M"), (1024, "k")):
+        if tokens >= unit and tokens % unit == 0:
+            return f"{tokens // unit}{suffix}"
+    return str(tokens)
+
+
+@functools.cache
+def load_tokenizer(name: str):
+    """A tokenizer by Hub name or path (``hf-ext-testing:`` names too), never running remote code."""
+    from transformers import AutoTokenizer
+
+    from hf_ext.testing.names import resolve_model_name
+
+    return AutoTokenizer.from_pretrained(resolve_model_name(name), trust_remote_code=False)
+
+
 def _sample_rng(seed: int, task: str, length: int, index: int) -> random.Random:
     return random.Random(f"babilong/{seed}/{task}/{length}/{index}")
 
@@ -108,9 +143,7 @@ def iter_babilong(
             "tokenizer is required: BABILong lengths are counted in the evaluated model's tokens"
         )
     if isinstance(tokenizer, str):
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer, trust_remote_code=False)
+        tokenizer = load_tokenizer(tokenizer)
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     if not 0 <= reserve:

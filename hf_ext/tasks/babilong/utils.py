@@ -18,31 +18,23 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import itertools
 from typing import Any
 
-from hf_ext.evaluation.babilong.generator import iter_babilong, parse_length, write_rows
+from hf_ext.evaluation.babilong.generator import (
+    iter_babilong,
+    length_label,
+    load_tokenizer,
+    parse_lengths,
+    write_rows,
+)
 from hf_ext.evaluation.babilong.metric import compare_answers, contains_answer
 from hf_ext.evaluation.babilong.prompts import build_prompt
 
-DEFAULT_LENGTHS = [4096]
+DEFAULT_LENGTHS = (4096,)
 HUB_DATASET = "RMT-team/babilong"
 TOKENIZER_KEYS = ("tokenizer", "pretrained", "model")
 DEPTH_BUCKET = 20  # percent
-
-
-def parse_lengths(value: Any) -> list[int]:
-    """``max_seq_lengths`` as a list of token counts."""
-    if value is None:
-        return list(DEFAULT_LENGTHS)
-    items = (
-        value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
-    )
-    lengths = [parse_length(item.strip() if isinstance(item, str) else item) for item in items]
-    if not lengths:
-        raise ValueError("max_seq_lengths is empty")
-    return lengths
 
 
 def tokenizer_name(metadata: dict[str, Any]) -> str:
@@ -56,21 +48,12 @@ def tokenizer_name(metadata: dict[str, Any]) -> str:
     )
 
 
-@functools.cache
-def load_tokenizer(name: str):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-
-
 def hub_config_name(tokens: int) -> str:
     """The ``RMT-team/babilong`` config for a length: 0 -> ``0k``, 4096 -> ``4k``, 2**20 -> ``1M``."""
-    for unit, suffix in ((1024**2, "M"), (1024, "k")):
-        if tokens >= unit and tokens % unit == 0:
-            return f"{tokens // unit}{suffix}"
-    if tokens == 0:
-        return "0k"
-    raise ValueError(f"the Hub dataset has no config for {tokens} tokens; use lengths like 4k, 32k, 1M")
+    label = length_label(tokens)
+    if label.isdigit():
+        raise ValueError(f"the Hub dataset has no config for {tokens} tokens; use lengths like 4k, 32k, 1M")
+    return label
 
 
 def load_hub(task: str, lengths: list[int]):
@@ -88,7 +71,7 @@ def load_hub(task: str, lengths: list[int]):
 def load_babilong(**metadata: Any) -> dict[str, Any]:
     """lm-eval ``custom_dataset``: ``{"test": Dataset}`` for one task at every requested length."""
     task = metadata["babilong_task"]
-    lengths = parse_lengths(metadata.get("max_seq_lengths"))
+    lengths = parse_lengths(metadata.get("max_seq_lengths"), DEFAULT_LENGTHS)
     source = metadata.get("source", "generate")
     if source == "hub":
         return {"test": load_hub(task, lengths)}
