@@ -94,8 +94,8 @@ def main() -> None:
             base_s, (_, base_tokens) = time_it(lambda length=length: baseline_sample(tokenizer, length))
             entry.update(baseline_s=round(base_s, 3), baseline_tokens_per_s=round(base_tokens / base_s))
             entry["speedup"] = round(base_s / ours_s * row["context_tokens"] / base_tokens, 1)
-        elif "baseline_s" in rows[-1]:  # quadratic: extrapolate from the longest measured length
-            previous = rows[-1]
+        elif measured := [r for r in rows if "baseline_s" in r]:  # quadratic: extrapolate from the longest
+            previous = measured[-1]
             entry["baseline_s_extrapolated"] = round(
                 previous["baseline_s"] * (length / previous["length"]) ** 2
             )
