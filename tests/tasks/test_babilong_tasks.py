@@ -78,30 +78,29 @@ def test_per_length_metrics_follow_the_answers(tiny_model_dir):
     assert all(prompt.rstrip().endswith("?") and "<context>" in prompt for prompt in oracle.prompts)
 
 
-@pytest.mark.slow
 def test_end_to_end_with_a_tiny_local_model(tiny_model_dir):
-    manager = task_manager(pretrained=tiny_model_dir, max_seq_lengths=[0, 1024], num_samples=3)
+    manager = task_manager(pretrained=tiny_model_dir, max_seq_lengths=[0, 1024], num_samples=2)
     output = lm_eval.simple_evaluate(
         model="hf",
         model_args=f"pretrained={tiny_model_dir},dtype=float32",
         tasks=["hfx_babilong_qa1", "hfx_babilong_qa2"],
         task_manager=manager,
-        limit=6,
+        limit=4,
         device="cpu",
         bootstrap_iters=0,
     )
     for name in ("hfx_babilong_qa1", "hfx_babilong_qa2"):
         metrics = output["results"][name]
         samples = output["samples"][name]
-        assert len(samples) == 6
+        assert len(samples) == 4
         by_length = {0: [], 1024: []}
         for sample in samples:
             doc, reply = sample["doc"], sample["filtered_resps"][0]
             by_length[doc["length"]].append(
                 compare_answers(doc["target"], reply, doc["question"], doc["task"])
             )
-        assert metrics["acc_0,none"] == pytest.approx(sum(by_length[0]) / 3)
-        assert metrics["acc_1024,none"] == pytest.approx(sum(by_length[1024]) / 3)
+        assert metrics["acc_0,none"] == pytest.approx(sum(by_length[0]) / 2)
+        assert metrics["acc_1024,none"] == pytest.approx(sum(by_length[1024]) / 2)
         assert "contains,none" in metrics
 
 
