@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import random
@@ -191,14 +192,22 @@ def _features():
     )
 
 
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def write_rows(rows: Iterator[dict[str, Any]], path: str | None = None):
     """Stream rows into an Arrow file (a temporary one by default) and open it memory-mapped as a Dataset."""
     from datasets import Dataset
     from datasets.arrow_writer import ArrowWriter
 
-    if path is None:
+    if path is None:  # a temporary file, removed when the process exits
         handle, path = tempfile.mkstemp(prefix="hf-ext-babilong-", suffix=".arrow")
         os.close(handle)
+        atexit.register(_remove_quietly, path)
     with ArrowWriter(features=_features(), path=path, writer_batch_size=16) as writer:
         for row in rows:
             writer.write(row)
