@@ -133,14 +133,10 @@ class HouseWorld:
         getattr(self, kind)(*arguments)
 
 
-def _steps(rng: random.Random, low: int, high: int) -> int:
-    return rng.randint(low, high)
-
-
 def where_is_actor(rng: random.Random) -> Story:
     """qa1: the latest move of one actor tells where they are."""
     world = HouseWorld(rng, ACTORS)
-    for _ in range(_steps(rng, 2, 10)):
+    for _ in range(rng.randint(2, 10)):
         world.act()
     actor = rng.choice(sorted(world.actor_room))
     room, index = world.actor_room[actor]
@@ -158,7 +154,7 @@ def _object_room(world: HouseWorld, obj: str) -> tuple[str, list[int]] | None:
 def where_is_object(rng: random.Random) -> Story:
     """qa2: an object is where its holder is, or where it was dropped."""
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(_steps(rng, 4, 16)):
+    for _ in range(rng.randint(4, 16)):
         world.act()
     known = [obj for obj in OBJECTS if _object_room(world, obj)]
     if not known:
@@ -171,7 +167,7 @@ def where_is_object(rng: random.Random) -> Story:
 def where_was_object(rng: random.Random) -> Story:
     """qa3: the room an object was in before the room it is in now (which it has visited only once)."""
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(_steps(rng, 8, 24)):
+    for _ in range(rng.randint(8, 24)):
         world.act(object_weight=1.0)
     candidates = []
     for obj, visits in world.history.items():
@@ -193,7 +189,7 @@ def where_was_object(rng: random.Random) -> Story:
 def who_what_gave(rng: random.Random) -> Story:
     """qa5: questions about hand-overs (giver, receiver, object), asked only where the answer is unique."""
     world = HouseWorld(rng, GIVE_ACTORS, objects=OBJECTS)
-    for _ in range(_steps(rng, 6, 20)):
+    for _ in range(rng.randint(6, 20)):
         world.act(allow_give=True)
     if not world.gives:
         raise NoQuestion
@@ -219,7 +215,7 @@ def who_what_gave(rng: random.Random) -> Story:
 def is_actor_there(rng: random.Random) -> Story:
     """qa6: yes or no, by the actor's latest move."""
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(_steps(rng, 2, 12)):
+    for _ in range(rng.randint(2, 12)):
         world.act(object_weight=0.3)
     actor = rng.choice(sorted(world.actor_room))
     room, index = world.actor_room[actor]
@@ -229,7 +225,7 @@ def is_actor_there(rng: random.Random) -> Story:
 
 def _carrying_world(rng: random.Random) -> tuple[HouseWorld, str]:
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(_steps(rng, 4, 16)):
+    for _ in range(rng.randint(4, 16)):
         world.act(allow_give=True)
     candidates = sorted(world.transfers)
     if not candidates:

@@ -134,20 +134,20 @@ FEARFUL_NAMES = ("Emily", "Gertrude", "Jessica", "Winona")
 def basic_deduction(rng: random.Random) -> Story:
     """qa15: "Sheep are afraid of wolves. Gertrude is a sheep." -> Gertrude is afraid of a wolf."""
     species = list(SPECIES)
-    facts: list[tuple[str, tuple]] = []
-    for kind in species:
-        feared = rng.choice([other for other in species if other != kind])
-        facts.append(
-            (f"{SPECIES[kind].capitalize()} are afraid of {SPECIES[feared]}.", ("fear", kind, feared))
-        )
-    for name in FEARFUL_NAMES:
-        facts.append((f"{name} is a {rng.choice(species)}.", ("is", name)))
+    fears = {kind: rng.choice([other for other in species if other != kind]) for kind in species}
+    kind_of = {name: rng.choice(species) for name in FEARFUL_NAMES}
+    facts = [
+        (f"{SPECIES[kind].capitalize()} are afraid of {SPECIES[feared]}.", kind)
+        for kind, feared in fears.items()
+    ]
+    facts += [(f"{name} is a {kind}.", name) for name, kind in kind_of.items()]
     rng.shuffle(facts)
+    where = {key: index for index, (_, key) in enumerate(facts)}  # species or name -> its fact
     name = rng.choice(FEARFUL_NAMES)
-    is_index = next(i for i, (_, key) in enumerate(facts) if key == ("is", name))
-    kind = facts[is_index][0].split()[-1].rstrip(".")
-    fear_index, (_, (_, _, feared)) = next((i, f) for i, f in enumerate(facts) if f[1][:2] == ("fear", kind))
-    return Story([f[0] for f in facts], f"What is {name} afraid of?", feared, sorted([is_index, fear_index]))
+    support = sorted([where[name], where[kind_of[name]]])
+    return Story(
+        [sentence for sentence, _ in facts], f"What is {name} afraid of?", fears[kind_of[name]], support
+    )
 
 
 ANIMALS = ("swan", "lion", "frog", "rhino")
