@@ -74,6 +74,13 @@ def test_same_seed_same_samples_other_seed_other_samples(tokenizer):
     assert generate_babilong(seed=3, **{**kwargs, "num_samples": 2}).to_list() == first.to_list()[:2]
 
 
+def test_rows_stream_one_at_a_time(tokenizer):
+    rows = iter_babilong("qa1", length="256k", num_samples=10**9, tokenizer=tokenizer, reserve=0)
+    first = next(rows)  # returns at once: nothing beyond this sample is built
+    assert first["context_tokens"] == 2**18 and first["length"] == 2**18
+    assert n_tokens(tokenizer, first["input"]) == 2**18
+
+
 def test_local_text_files_as_haystack(tokenizer, tmp_path):
     sentences = [
         f"The lighthouse keeper counted {word} gulls along the northern shore." for word in "abcdefgh"
