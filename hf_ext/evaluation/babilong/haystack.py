@@ -6,9 +6,9 @@ Sources (see :func:`resolve_haystack`):
   :func:`hf_ext.data.prose.prose_paragraphs` (Python Software Foundation License, ~1.1M characters, about
   250k tokens). A sample starts at a random sentence and reads on, wrapping round to the first sentence when
   it reaches the end, so contexts longer than the corpus (1M, 10M tokens) repeat it deterministically.
-* ``"pg19"`` or ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset streamed with
-  :func:`datasets.load_dataset` (PG-19 test books by default, as the official data); the first and last
-  sentence of each book are dropped.
+* ``"pg19"`` (the PG-19 test books, as the official data, from the Parquet copy ``emozilla/pg19``) or
+  ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset streamed with
+  :func:`datasets.load_dataset`; the first and last sentence of each book are dropped.
 * a path to a ``.txt`` file or a folder of them (UTF-8), read in sorted order.
 
 :func:`fill_context` spends ``budget`` tokens exactly: facts first, then whole background sentences, the last
@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -74,11 +75,15 @@ class SentenceListHaystack:
             start = 0
 
 
+# PG-19 as Parquet files: the original deepmind/pg19 is a loading script, which datasets 4+ no longer runs.
+PG19 = "emozilla/pg19"
+
+
 @dataclass
 class HubHaystack:
-    """A Hugging Face dataset of long texts (PG-19 by default), streamed; books start in a seeded order."""
+    """A Hugging Face dataset of long texts (PG-19 test books by default), streamed in a seeded book order."""
 
-    path: str = "deepmind/pg19"
+    path: str = PG19
     split: str = "test"
     text_field: str = "text"
     shuffle_buffer: int = 8
@@ -87,14 +92,16 @@ class HubHaystack:
     def name(self) -> str:
         return f"hf:{self.path}:{self.split}:{self.text_field}"
 
-    def sentences(self, rng: random.Random) -> Iterator[str]:
+    @functools.cached_property
+    def stream(self):
         from datasets import load_dataset
 
-        stream = load_dataset(self.path, split=self.split, streaming=True)
+        return load_dataset(self.path, split=self.split, streaming=True)
+
+    def sentences(self, rng: random.Random) -> Iterator[str]:
         while True:
-            shuffled = stream.shuffle(seed=rng.randrange(2**31), buffer_size=self.shuffle_buffer)
             produced = False
-            for document in shuffled:
+            for document in self.stream.shuffle(seed=rng.randrange(2**31), buffer_size=self.shuffle_buffer):
                 if self.text_field not in document:
                     raise ValueError(f"dataset {self.path!r} has no text field {self.text_field!r}")
                 for sentence in split_sentences(document[self.text_field])[1:-1]:

@@ -113,7 +113,7 @@ def test_hub_haystack_streams_books_and_drops_their_edges(monkeypatch, tokenizer
     assert calls[0] == ("someone/books", "test", True)
     assert "sentence number 0 " not in row["input"] and "sentence number 11 " not in row["input"]
     assert "Book " in row["input"]
-    assert resolve_haystack("pg19").path == "deepmind/pg19"
+    assert resolve_haystack("pg19").path == "emozilla/pg19"
 
 
 def test_split_sentences_keeps_long_sentences():
