@@ -250,8 +250,8 @@ def fill_context(
 ) -> FilledContext:
     """Hide ``facts`` (in order) among haystack sentences so the context takes exactly ``budget`` tokens.
 
-    ``budget=0`` (or no haystack) gives the facts alone. ``depth=(low, high)`` keeps the facts between
-    ``low`` and ``high`` percent of the background. Raises ValueError when the facts alone exceed the budget.
+    ``budget=0`` (or no haystack) gives the facts alone. ``depth=(low, high)`` starts the facts between
+    ``low`` and ``high`` percent of the context. Raises ValueError when the facts alone exceed the budget.
     """
     fact_counts = count_tokens(tokenizer, list(facts))
     fact_total = sum(fact_counts)
@@ -269,6 +269,7 @@ def fill_context(
     total = fact_total + sum(counts)
     position = 0
     next_fact = 0
+    last = -1  # index in pieces of the last background sentence
     for boundary in range(len(background) + 1):
         while next_fact < len(facts) and slots[next_fact] == boundary:
             depths.append(round(100.0 * position / max(total, 1), 3))
@@ -276,6 +277,7 @@ def fill_context(
             position += fact_counts[next_fact]
             next_fact += 1
         if boundary < len(background):
+            last = len(pieces)
             pieces.append(background[boundary])
             position += counts[boundary]
     if not pieces:
@@ -286,16 +288,14 @@ def fill_context(
         len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"])
         - count_tokens(tokenizer, pieces[:1])[0]
     )
-    if budget and background and total != budget:
-        last = len(pieces) - 1 - pieces[::-1].index(background[-1])
+    if budget and last > 0 and total != budget:
         is_cut = spare.startswith(background[-1]) and spare != background[-1]
         cut_from = spare if is_cut else f"{background[-1]} {spare}".strip()
-        if last > 0:
-            allowed = counts[-1] + budget - total
-            text, used = truncate_to_tokens(tokenizer, cut_from, allowed) if allowed > 0 else ("", 0)
-            if text:
-                pieces[last] = text
-            else:
-                del pieces[last]
-            total += used - counts[-1]
+        allowed = counts[-1] + budget - total
+        text, used = truncate_to_tokens(tokenizer, cut_from, allowed) if allowed > 0 else ("", 0)
+        if text:
+            pieces[last] = text
+        else:
+            del pieces[last]
+        total += used - counts[-1]
     return FilledContext(" ".join(pieces), total, depths)
