@@ -123,6 +123,13 @@ def test_hub_source_reads_the_official_dataset(monkeypatch):
         (utils.HUB_DATASET, "1M", "qa3"),
     ]
     assert data["length"] == [0, 4096, 2**20] and data["task"] == ["qa3"] * 3
+
+    def missing_split(path, name=None, split=None, **kwargs):
+        raise ValueError(f"Unknown split {split!r}")
+
+    monkeypatch.setattr(datasets, "load_dataset", missing_split)
+    with pytest.raises(ValueError, match="has no split 'qa13' in config '4k'"):
+        utils.load_babilong(babilong_task="qa13", max_seq_lengths=[4096], source="hub")
     with pytest.raises(ValueError, match="no config for 5000 tokens"):
         utils.load_babilong(babilong_task="qa3", max_seq_lengths=[5000], source="hub")
 

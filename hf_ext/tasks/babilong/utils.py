@@ -62,7 +62,14 @@ def load_hub(task: str, lengths: list[int]):
 
     parts = []
     for tokens in lengths:
-        part = load_dataset(HUB_DATASET, hub_config_name(tokens), split=task)
+        config = hub_config_name(tokens)
+        try:
+            part = load_dataset(HUB_DATASET, config, split=task)
+        except (ValueError, KeyError) as error:  # datasets names an unknown split or config this way
+            raise ValueError(
+                f"{HUB_DATASET} has no split {task!r} in config {config!r} (the Hub holds qa11-qa20 only at "
+                f"0k); generate it instead (source: generate): {error}"
+            ) from error
         part = part.map(lambda row, t=tokens: {"length": t, "task": task, "support_depths": []})
         parts.append(part)
     return concatenate_datasets(parts)
