@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "list_pruners": "hf_ext.registry",
     "list_tasks": "hf_ext.registry",
     "tasks_path": "hf_ext.registry",
+    "generate_babilong": "hf_ext.evaluation.babilong",
 }
 
 __all__ = sorted(_EXPORTS)

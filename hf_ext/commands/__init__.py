@@ -10,4 +10,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.listing",
     "hf_ext.commands.evaluate",
     "hf_ext.commands.quickstart",
+    "hf_ext.commands.babilong",
 ]

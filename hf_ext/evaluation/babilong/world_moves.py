@@ -1,0 +1,368 @@
+"""Tasks set in the house world: actors move between rooms and carry, drop and hand over objects.
+
+One :class:`HouseWorld` simulates the state (who is where, who holds what, where each object has been) and
+remembers, for every piece of knowledge, the facts it rests on. Each task function runs random valid actions,
+renders them in bAbI's sentence style and asks one question whose answer and support come from that state.
+Covers qa1-qa3, qa5-qa13.
+
+Example:
+    >>> import random
+    >>> from hf_ext.evaluation.babilong.world_moves import where_is_actor
+    >>> story = where_is_actor(random.Random(0))
+    >>> story.answer in story.facts[story.supporting[0]]
+    True
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from hf_ext.evaluation.babilong.story import (
+    ACTORS,
+    GIVE_ACTORS,
+    NUMBER_WORDS,
+    OBJECTS,
+    PRONOUNS,
+    ROOMS,
+    TIME_ACTORS,
+    TIME_PLACES,
+    Story,
+)
+
+MOVE_VERBS = ("moved to", "went to", "journeyed to", "travelled to", "went back to")
+GET_VERBS = ("picked up", "got", "grabbed", "took")
+DROP_VERBS = ("dropped", "left", "discarded", "put down")
+GIVE_VERBS = ("gave", "handed", "passed")
+PRONOUN_OPENERS = ("Then", "After that", "Afterwards", "Following that")
+
+
+class NoQuestion(Exception):
+    """The simulated story offers no valid question; the caller draws a new story."""
+
+
+@dataclass
+class HouseWorld:
+    """Rooms, actors and objects, with the facts behind every known location and possession."""
+
+    rng: random.Random
+    actors: tuple[str, ...]
+    rooms: tuple[str, ...] = ROOMS
+    objects: tuple[str, ...] = ()
+    facts: list[str] = field(default_factory=list)
+    actor_room: dict[str, tuple[str, int]] = field(default_factory=dict)  # actor -> (room, fact index)
+    holder: dict[str, tuple[str, int]] = field(default_factory=dict)  # object -> (actor, fact index)
+    dropped: dict[str, tuple[str, list[int]]] = field(default_factory=dict)  # object -> (room, support)
+    history: dict[str, list[tuple[str, list[int]]]] = field(default_factory=dict)  # object -> rooms visited
+    transfers: dict[str, list[int]] = field(default_factory=dict)  # actor -> facts moving objects to/from
+    gives: list[tuple[str, str, str, int]] = field(default_factory=list)  # (giver, object, receiver, fact)
+
+    def held_by(self, actor: str) -> list[str]:
+        """What ``actor`` carries, in the order it was obtained."""
+        owned = [(index, obj) for obj, (who, index) in self.holder.items() if who == actor]
+        return [obj for _, obj in sorted(owned)]
+
+    def _add(self, sentence: str) -> int:
+        self.facts.append(sentence)
+        return len(self.facts) - 1
+
+    def _visit(self, obj: str, room: str, support: list[int]) -> None:
+        visits = self.history.setdefault(obj, [])
+        if not visits or visits[-1][0] != room:
+            visits.append((room, sorted(set(support))))
+
+    def move(self, actor: str, room: str, sentence: str | None = None) -> int:
+        verb = self.rng.choice(MOVE_VERBS)
+        index = self._add(sentence or f"{actor} {verb} the {room}.")
+        self.actor_room[actor] = (room, index)
+        for obj in self.held_by(actor):
+            self._visit(obj, room, [self.holder[obj][1], index])
+        return index
+
+    def get(self, actor: str, obj: str) -> None:
+        room, room_fact = self.actor_room[actor]
+        there = " there" if self.rng.random() < 0.3 else ""
+        index = self._add(f"{actor} {self.rng.choice(GET_VERBS)} the {obj}{there}.")
+        self.holder[obj] = (actor, index)
+        self.dropped.pop(obj, None)
+        self.transfers.setdefault(actor, []).append(index)
+        self._visit(obj, room, [index, room_fact])
+
+    def drop(self, actor: str, obj: str) -> None:
+        room, room_fact = self.actor_room[actor]
+        there = " there" if self.rng.random() < 0.3 else ""
+        index = self._add(f"{actor} {self.rng.choice(DROP_VERBS)} the {obj}{there}.")
+        del self.holder[obj]
+        self.dropped[obj] = (room, sorted([index, room_fact]))
+        self.transfers.setdefault(actor, []).append(index)
+
+    def give(self, giver: str, obj: str, receiver: str) -> None:
+        index = self._add(f"{giver} {self.rng.choice(GIVE_VERBS)} the {obj} to {receiver}.")
+        self.holder[obj] = (receiver, index)
+        self.transfers.setdefault(giver, []).append(index)
+        self.transfers.setdefault(receiver, []).append(index)
+        self.gives.append((giver, obj, receiver, index))
+
+    def possible_actions(self, allow_give: bool) -> list[tuple]:
+        """Every valid action now: moves anywhere new, gets of free objects here, drops, gives to company."""
+        actions: list[tuple] = []
+        for actor in self.actors:
+            here = self.actor_room.get(actor, (None, -1))[0]
+            actions += [("move", actor, room) for room in self.rooms if room != here]
+            if here is None:
+                continue
+            for obj in self.objects:
+                if obj in self.holder:
+                    if self.holder[obj][0] == actor:
+                        actions.append(("drop", actor, obj))
+                        if allow_give:
+                            actions += [
+                                ("give", actor, obj, other)
+                                for other in self.actors
+                                if other != actor and self.actor_room.get(other, (None,))[0] == here
+                            ]
+                elif self.dropped.get(obj, (here,))[0] == here:
+                    actions.append(("get", actor, obj))
+        return actions
+
+    def act(self, object_weight: float = 3.0, allow_give: bool = False) -> None:
+        """One random valid action; object actions are ``object_weight`` times as likely as a move."""
+        actions = self.possible_actions(allow_give)
+        weights = [1.0 if action[0] == "move" else object_weight for action in actions]
+        kind, *arguments = self.rng.choices(actions, weights)[0]
+        getattr(self, kind)(*arguments)
+
+
+def where_is_actor(rng: random.Random) -> Story:
+    """qa1: the latest move of one actor tells where they are."""
+    world = HouseWorld(rng, ACTORS)
+    for _ in range(rng.randint(2, 10)):
+        world.act()
+    actor = rng.choice(sorted(world.actor_room))
+    room, index = world.actor_room[actor]
+    return Story(world.facts, f"Where is {actor}?", room, [index])
+
+
+def _object_room(world: HouseWorld, obj: str) -> tuple[str, list[int]] | None:
+    if obj in world.holder:
+        actor, got = world.holder[obj]
+        room, moved = world.actor_room[actor]
+        return room, sorted({got, moved})
+    return world.dropped.get(obj)
+
+
+def where_is_object(rng: random.Random) -> Story:
+    """qa2: an object is where its holder is, or where it was dropped."""
+    world = HouseWorld(rng, ACTORS, objects=OBJECTS)
+    for _ in range(rng.randint(4, 16)):
+        world.act()
+    known = [obj for obj in OBJECTS if _object_room(world, obj)]
+    if not known:
+        raise NoQuestion
+    obj = rng.choice(known)
+    room, support = _object_room(world, obj)
+    return Story(world.facts, f"Where is the {obj}?", room, support)
+
+
+def where_was_object(rng: random.Random) -> Story:
+    """qa3: the room an object was in before the room it is in now (which it has visited only once)."""
+    world = HouseWorld(rng, ACTORS, objects=OBJECTS)
+    for _ in range(rng.randint(8, 24)):
+        world.act(object_weight=1.0)
+    candidates = []
+    for obj, visits in world.history.items():
+        rooms = [room for room, _ in visits]
+        if len(visits) >= 2 and rooms.count(rooms[-1]) == 1:
+            candidates.append(obj)
+    if not candidates:
+        raise NoQuestion
+    obj = rng.choice(sorted(candidates))
+    (before, support_before), (now, support_now) = world.history[obj][-2:]
+    return Story(
+        world.facts,
+        f"Where was the {obj} before the {now}?",
+        before,
+        sorted(set(support_before + support_now)),
+    )
+
+
+def who_what_gave(rng: random.Random) -> Story:
+    """qa5: questions about hand-overs (giver, receiver, object), asked only where the answer is unique."""
+    world = HouseWorld(rng, GIVE_ACTORS, objects=OBJECTS)
+    for _ in range(rng.randint(6, 20)):
+        world.act(allow_give=True)
+    if not world.gives:
+        raise NoQuestion
+    options: list[tuple[str, str, list[int]]] = []
+    for giver, obj, receiver, _ in world.gives:
+        alike = [g for g in world.gives if g[1] == obj and g[2] == receiver]
+        if len({g[0] for g in alike}) == 1:
+            options.append((f"Who gave the {obj} to {receiver}?", giver, [alike[-1][3]]))
+        alike = [g for g in world.gives if g[0] == giver and g[2] == receiver]
+        if len({g[1] for g in alike}) == 1:
+            options.append((f"What did {giver} give to {receiver}?", obj, [alike[-1][3]]))
+        alike = [g for g in world.gives if g[0] == giver and g[1] == obj]
+        if len({g[2] for g in alike}) == 1:
+            options.append((f"Who did {giver} give the {obj} to?", receiver, [alike[-1][3]]))
+    for obj in OBJECTS:  # "Who received X?" only when X changed hands once, so one receiver fits
+        handed = [g for g in world.gives if g[1] == obj]
+        if len(handed) == 1:
+            options.append((f"Who received the {obj}?", handed[0][2], [handed[0][3]]))
+    question, answer, support = rng.choice(options)
+    return Story(world.facts, question, answer, support)
+
+
+def is_actor_there(rng: random.Random) -> Story:
+    """qa6: yes or no, by the actor's latest move."""
+    world = HouseWorld(rng, ACTORS, objects=OBJECTS)
+    for _ in range(rng.randint(2, 12)):
+        world.act(object_weight=0.3)
+    actor = rng.choice(sorted(world.actor_room))
+    room, index = world.actor_room[actor]
+    asked = room if rng.random() < 0.5 else rng.choice([r for r in ROOMS if r != room])
+    return Story(world.facts, f"Is {actor} in the {asked}?", "yes" if asked == room else "no", [index])
+
+
+def _carrying_world(rng: random.Random) -> tuple[HouseWorld, str]:
+    world = HouseWorld(rng, ACTORS, objects=OBJECTS)
+    for _ in range(rng.randint(4, 16)):
+        world.act(allow_give=True)
+    candidates = sorted(world.transfers)
+    if not candidates:
+        raise NoQuestion
+    return world, rng.choice(candidates)
+
+
+def counting(rng: random.Random) -> Story:
+    """qa7: how many objects an actor carries, from every fact that moved an object to or from them."""
+    world, actor = _carrying_world(rng)
+    count = len(world.held_by(actor))
+    return Story(
+        world.facts, f"How many objects is {actor} carrying?", NUMBER_WORDS[count], world.transfers[actor]
+    )
+
+
+def listing(rng: random.Random) -> Story:
+    """qa8: what an actor carries, as a comma list in the order obtained, or "nothing"."""
+    world, actor = _carrying_world(rng)
+    answer = ",".join(world.held_by(actor)) or "nothing"
+    return Story(world.facts, f"What is {actor} carrying?", answer, world.transfers[actor])
+
+
+def _location_statements(
+    rng: random.Random, actors: tuple[str, ...], rooms: tuple[str, ...], negation: bool
+) -> tuple[list[str], dict[str, tuple[str, tuple[str, ...], int]]]:
+    """Statements about where actors are, are not, or may be; returns facts and each actor's latest one.
+
+    Knowledge per actor is ``(kind, rooms, fact)`` with kind ``"in"`` (one room), ``"not"`` (not in that
+    room) or ``"either"`` (one of two rooms).
+    """
+    facts: list[str] = []
+    knowledge: dict[str, tuple[str, tuple[str, ...], int]] = {}
+    for _ in range(rng.randint(2, 10)):
+        actor = rng.choice(actors)
+        kind = rng.choice(["in", "in", "not", "either"] if not negation else ["in", "in", "not"])
+        known = knowledge.get(actor)
+        if kind == "in":
+            room = rng.choice(rooms)
+            facts.append(
+                f"{actor} is in the {room}."
+                if rng.random() < 0.4
+                else f"{actor} {rng.choice(MOVE_VERBS)} the {room}."
+            )
+            knowledge[actor] = ("in", (room,), len(facts) - 1)
+        elif kind == "not":
+            if known and known[0] == "in" and rng.random() < 0.5:
+                facts.append(f"{actor} is no longer in the {known[1][0]}.")
+                knowledge[actor] = ("not", known[1], len(facts) - 1)
+            else:
+                room = rng.choice(rooms)
+                facts.append(f"{actor} is not in the {room}.")
+                knowledge[actor] = ("not", (room,), len(facts) - 1)
+        else:
+            first, second = rng.sample(rooms, 2)
+            facts.append(f"{actor} is either in the {first} or the {second}.")
+            knowledge[actor] = ("either", (first, second), len(facts) - 1)
+    return facts, knowledge
+
+
+def negation(rng: random.Random) -> Story:
+    """qa9: yes/no from positive and negated statements; a negated room is only asked about itself."""
+    facts, knowledge = _location_statements(rng, ACTORS, ROOMS, negation=True)
+    actor = rng.choice(sorted(knowledge))
+    kind, rooms, index = knowledge[actor]
+    if kind == "not":
+        return Story(facts, f"Is {actor} in the {rooms[0]}?", "no", [index])
+    asked = rooms[0] if rng.random() < 0.5 else rng.choice([r for r in ROOMS if r != rooms[0]])
+    return Story(facts, f"Is {actor} in the {asked}?", "yes" if asked == rooms[0] else "no", [index])
+
+
+def indefinite(rng: random.Random) -> Story:
+    """qa10: yes/no/maybe, where "either ... or ..." makes both rooms a maybe."""
+    facts, knowledge = _location_statements(rng, TIME_ACTORS, TIME_PLACES, negation=False)
+    knowledge = {actor: known for actor, known in knowledge.items() if known[0] != "not"}
+    if not knowledge:
+        raise NoQuestion
+    actor = rng.choice(sorted(knowledge))
+    kind, rooms, index = knowledge[actor]
+    asked = rng.choice(rooms) if rng.random() < 0.6 else rng.choice(TIME_PLACES)
+    if kind == "either":
+        answer = "maybe" if asked in rooms else "no"
+    else:
+        answer = "yes" if asked == rooms[0] else "no"
+    return Story(facts, f"Is {actor} in the {asked}?", answer, [index])
+
+
+def _group_moves(rng: random.Random, group_size: int) -> tuple[list[str], dict[str, tuple[str, list[int]]]]:
+    """qa11-qa13 stories: moves by one actor (or a pair), some told with a pronoun for the previous subject.
+
+    A pronoun ("he", "she", "they") only follows a sentence that names its subject, so it always resolves
+    to that sentence; the support of a location told by pronoun is both sentences.
+    """
+    facts: list[str] = []
+    location: dict[str, tuple[str, list[int]]] = {}
+    previous: tuple[str, ...] | None = None  # subject named by the previous sentence
+    for _ in range(rng.randint(2, 10)):
+        room = rng.choice(ROOMS)
+        verb = rng.choice(MOVE_VERBS)
+        if previous is not None and rng.random() < 0.5:
+            pronoun = "they" if len(previous) > 1 else PRONOUNS[previous[0]]
+            facts.append(f"{rng.choice(PRONOUN_OPENERS)} {pronoun} {verb} the {room}.")
+            subject, support = previous, [len(facts) - 2, len(facts) - 1]
+            previous = None
+        else:
+            subject = tuple(rng.sample(ACTORS, group_size))
+            facts.append(f"{' and '.join(subject)} {verb} the {room}.")
+            support, previous = [len(facts) - 1], subject
+        for actor in subject:
+            location[actor] = (room, support)
+    return facts, location
+
+
+def _where_is(rng: random.Random, facts: list[str], location: dict[str, tuple[str, list[int]]]) -> Story:
+    actor = rng.choice(sorted(location))
+    room, support = location[actor]
+    return Story(facts, f"Where is {actor}?", room, support)
+
+
+def basic_coreference(rng: random.Random) -> Story:
+    """qa11: single actors, later sentences say "he"/"she" for the actor just named."""
+    return _where_is(rng, *_group_moves(rng, 1))
+
+
+def conjunction(rng: random.Random) -> Story:
+    """qa12: one or two actors move together ("Mary and Daniel went to the kitchen.")."""
+    facts: list[str] = []
+    location: dict[str, tuple[str, list[int]]] = {}
+    for _ in range(rng.randint(2, 10)):
+        subject = rng.sample(ACTORS, rng.choice([1, 2, 2]))
+        room = rng.choice(ROOMS)
+        facts.append(f"{' and '.join(subject)} {rng.choice(MOVE_VERBS)} the {room}.")
+        for actor in subject:
+            location[actor] = (room, [len(facts) - 1])
+    return _where_is(rng, facts, location)
+
+
+def compound_coreference(rng: random.Random) -> Story:
+    """qa13: pairs of actors move, later sentences say "they" for the pair just named."""
+    return _where_is(rng, *_group_moves(rng, 2))

@@ -1,0 +1,303 @@
+"""Tasks about relations rather than movement: directions, time, deduction, induction, positions, sizes,
+paths and motivations (qa4, qa14-qa20).
+
+Each function builds a small hidden world (rooms on a grid, a timeline, species and colours, shapes on a
+plane, a size order, needs and their remedies), states some of it as facts, and asks a question whose answer
+follows from the stated facts alone; the facts it follows from are the support.
+
+Example:
+    >>> import random
+    >>> from hf_ext.evaluation.babilong.world_relations import path_finding
+    >>> story = path_finding(random.Random(0))
+    >>> story.question.startswith("How do you go from the"), len(story.supporting)
+    (True, 2)
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from hf_ext.evaluation.babilong.story import (
+    DIRECTIONS,
+    OPPOSITE,
+    ROOMS,
+    TIME_ACTORS,
+    TIME_PLACES,
+    Story,
+)
+from hf_ext.evaluation.babilong.world_moves import MOVE_VERBS, NoQuestion
+
+# --- rooms on a grid (qa4, qa19) -------------------------------------------------------------------------
+
+
+def _grid_tree(rng: random.Random, num_rooms: int) -> list[tuple[str, str, str]]:
+    """Rooms placed one by one next to an earlier room on a grid; returns edges ``(room, direction, other)``
+    meaning room lies one step ``direction`` of other. Grid cells are distinct, so a room has at most one
+    neighbour per direction, and the edges form a tree, so paths between rooms are unique."""
+    rooms = rng.sample(ROOMS, num_rooms)
+    cells = {rooms[0]: (0, 0)}
+    edges = []
+    for room in rooms[1:]:
+        while True:
+            anchor = rng.choice(list(cells))
+            direction = rng.choice(sorted(DIRECTIONS))
+            dx, dy = DIRECTIONS[direction]
+            cell = (cells[anchor][0] + dx, cells[anchor][1] + dy)
+            if cell not in cells.values():
+                cells[room] = cell
+                edges.append((room, direction, anchor))
+                break
+    return edges
+
+
+def _say_edge(rng: random.Random, edge: tuple[str, str, str]) -> str:
+    room, direction, other = edge
+    if rng.random() < 0.5:
+        room, direction, other = other, OPPOSITE[direction], room
+    return f"The {room} is {direction} of the {other}."
+
+
+def two_arg_relations(rng: random.Random) -> Story:
+    """qa4: "What is north of the kitchen?" / "What is the kitchen north of?" from two stated relations."""
+    edges = _grid_tree(rng, 3)
+    facts = [_say_edge(rng, edge) for edge in edges]
+    index = rng.randrange(len(edges))
+    room, direction, other = edges[index]
+    if rng.random() < 0.5:
+        room, direction, other = other, OPPOSITE[direction], room
+    if rng.random() < 0.5:
+        return Story(facts, f"What is {direction} of the {other}?", room, [index])
+    return Story(facts, f"What is the {room} {direction} of?", other, [index])
+
+
+def path_finding(rng: random.Random) -> Story:
+    """qa19: the two steps from one room to another along the stated relations, e.g. ``"s,e"``."""
+    edges = _grid_tree(rng, 6)
+    facts = [_say_edge(rng, edge) for edge in edges]
+    steps: dict[str, list[tuple[str, str, int]]] = {}  # room -> (direction to go, neighbour, fact index)
+    for index, (room, direction, other) in enumerate(edges):
+        steps.setdefault(other, []).append((direction, room, index))
+        steps.setdefault(room, []).append((OPPOSITE[direction], other, index))
+    routes = []
+    for start, first_steps in steps.items():
+        for first, middle, first_fact in first_steps:
+            for second, end, second_fact in steps[middle]:
+                if end != start:
+                    routes.append((start, end, f"{first[0]},{second[0]}", [first_fact, second_fact]))
+    start, end, answer, support = rng.choice(sorted(routes))
+    return Story(facts, f"How do you go from the {start} to the {end}?", answer, sorted(support))
+
+
+# --- time (qa14) -----------------------------------------------------------------------------------------
+
+TIMES = ("yesterday", "this morning", "this afternoon", "this evening")
+
+
+def time_reasoning(rng: random.Random) -> Story:
+    """qa14: moves stamped with a time of day, told out of order; where was someone before a place."""
+    facts: list[tuple[str, str, int, str]] = []  # (sentence, actor, time index, place)
+    for actor in rng.sample(TIME_ACTORS, rng.randint(1, 3)):
+        slots = sorted(rng.sample(range(len(TIMES)), rng.randint(2, 4)))
+        place = None
+        for slot in slots:
+            place = rng.choice([p for p in TIME_PLACES if p != place])
+            verb, when = rng.choice(MOVE_VERBS), TIMES[slot]
+            sentence = (
+                f"{when[0].upper()}{when[1:]} {actor} {verb} the {place}."
+                if rng.random() < 0.5
+                else f"{actor} {verb} the {place} {when}."
+            )
+            facts.append((sentence, actor, slot, place))
+    rng.shuffle(facts)
+    candidates = []
+    for actor in sorted({fact[1] for fact in facts}):
+        timeline = sorted(
+            (slot, place, index) for index, (_, who, slot, place) in enumerate(facts) if who == actor
+        )
+        places = [place for _, place, _ in timeline]
+        for (_, before, before_fact), (_, place, fact) in zip(timeline, timeline[1:]):
+            if places.count(place) == 1:
+                candidates.append((actor, place, before, sorted([before_fact, fact])))
+    if not candidates:
+        raise NoQuestion
+    actor, place, before, support = rng.choice(candidates)
+    return Story([fact[0] for fact in facts], f"Where was {actor} before the {place}?", before, support)
+
+
+# --- deduction and induction (qa15, qa16) ----------------------------------------------------------------
+
+SPECIES = {"mouse": "mice", "sheep": "sheep", "wolf": "wolves", "cat": "cats"}
+FEARFUL_NAMES = ("Emily", "Gertrude", "Jessica", "Winona")
+
+
+def basic_deduction(rng: random.Random) -> Story:
+    """qa15: "Sheep are afraid of wolves. Gertrude is a sheep." -> Gertrude is afraid of a wolf."""
+    species = list(SPECIES)
+    fears = {kind: rng.choice([other for other in species if other != kind]) for kind in species}
+    kind_of = {name: rng.choice(species) for name in FEARFUL_NAMES}
+    facts = [
+        (f"{SPECIES[kind].capitalize()} are afraid of {SPECIES[feared]}.", kind)
+        for kind, feared in fears.items()
+    ]
+    facts += [(f"{name} is a {kind}.", name) for name, kind in kind_of.items()]
+    rng.shuffle(facts)
+    where = {key: index for index, (_, key) in enumerate(facts)}  # species or name -> its fact
+    name = rng.choice(FEARFUL_NAMES)
+    support = sorted([where[name], where[kind_of[name]]])
+    return Story(
+        [sentence for sentence, _ in facts], f"What is {name} afraid of?", fears[kind_of[name]], support
+    )
+
+
+ANIMALS = ("swan", "lion", "frog", "rhino")
+COLOURS = ("gray", "green", "white", "yellow")
+ANIMAL_NAMES = ("Lily", "Bernhard", "Greg", "Julius", "Brian")
+
+
+def basic_induction(rng: random.Random) -> Story:
+    """qa16: every member of a species shares one colour; a named member's colour answers for the others."""
+    colour_of = {animal: rng.choice(COLOURS) for animal in ANIMALS}
+    names = list(ANIMAL_NAMES)
+    rng.shuffle(names)
+    question_name, witness = names[0], names[1]
+    animal = rng.choice(ANIMALS)
+    kinds = {question_name: animal, witness: animal}
+    kinds.update({name: rng.choice(ANIMALS) for name in names[2:]})
+    facts: list[tuple[str, tuple]] = [(f"{name} is a {kind}.", ("is", name)) for name, kind in kinds.items()]
+    facts += [
+        (f"{name} is {colour_of[kinds[name]]}.", ("colour", name))
+        for name in names[1:]
+        if rng.random() < 0.7 or name == witness
+    ]
+    rng.shuffle(facts)
+    where = {key: index for index, (_, key) in enumerate(facts)}
+    support = [where[("is", question_name)], where[("is", witness)], where[("colour", witness)]]
+    return Story([f[0] for f in facts], f"What color is {question_name}?", colour_of[animal], sorted(support))
+
+
+# --- positions and sizes (qa17, qa18) --------------------------------------------------------------------
+
+SHAPES = ("red square", "blue square", "pink rectangle", "red sphere", "triangle", "yellow square")
+POSITIONS = {"to the left of": (-1, 0), "to the right of": (1, 0), "above": (0, 1), "below": (0, -1)}
+
+
+def _holds(relation: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether a is ``relation`` b on the plane (left/right compare x, above/below compare y)."""
+    dx, dy = POSITIONS[relation]
+    return (a[0] - b[0]) * dx > 0 if dx else (a[1] - b[1]) * dy > 0
+
+
+def positional_reasoning(rng: random.Random) -> Story:
+    """qa17: two unit-step relations place three shapes; is the first shape <relation> the third?"""
+    first, middle, last = rng.sample(SHAPES, 3)
+    relation_1, relation_2 = rng.choice(list(POSITIONS)), rng.choice(list(POSITIONS))
+    place = {middle: (0, 0)}
+    place[first] = POSITIONS[relation_1]
+    place[last] = tuple(-v for v in POSITIONS[relation_2])  # "middle is relation_2 last"
+    facts = [f"The {first} is {relation_1} the {middle}.", f"The {middle} is {relation_2} the {last}."]
+    if rng.random() < 0.5:
+        facts.reverse()
+    a, b = (first, last) if rng.random() < 0.5 else (last, first)
+    asked = rng.choice(list(POSITIONS))
+    answer = "yes" if _holds(asked, place[a], place[b]) else "no"
+    return Story(facts, f"Is the {a} {asked} the {b}?", answer, [0, 1])
+
+
+CONTAINERS = ("box", "box of chocolates", "chest", "chocolate", "container", "suitcase")
+
+
+def size_reasoning(rng: random.Random) -> Story:
+    """qa18: "fits inside" / "is bigger than" facts about a hidden size order; ask an order they imply."""
+    order = list(CONTAINERS)
+    rng.shuffle(order)  # order[i] is smaller than order[j] when i < j
+    pairs = [(order[i], order[j]) for i in range(len(order)) for j in range(i + 1, len(order))]
+    chosen = rng.sample(pairs, rng.randint(3, 6))
+    facts = [
+        f"The {small} fits inside the {big}."
+        if rng.random() < 0.5
+        else f"The {big} is bigger than the {small}."
+        for small, big in chosen
+    ]
+    bigger: dict[str, list[tuple[str, int]]] = {}
+    for index, (small, big) in enumerate(chosen):
+        bigger.setdefault(small, []).append((big, index))
+    implied = []  # (small, big, facts on the shortest chain), for chains of two or more facts
+    for start in bigger:
+        queue, seen = deque([(start, [])]), {start}
+        while queue:
+            item, path = queue.popleft()
+            for big, index in bigger.get(item, []):
+                if big not in seen:
+                    seen.add(big)
+                    queue.append((big, path + [index]))
+                    implied.append((start, big, path + [index]))
+    multi = [fact for fact in implied if len(fact[2]) >= 2] or implied
+    small, big, support = rng.choice(multi)
+    if rng.random() < 0.5:
+        question, answer = (
+            (f"Does the {small} fit in the {big}?", "yes")
+            if rng.random() < 0.5
+            else (
+                f"Does the {big} fit in the {small}?",
+                "no",
+            )
+        )
+    else:
+        question, answer = (
+            (f"Is the {big} bigger than the {small}?", "yes")
+            if rng.random() < 0.5
+            else (
+                f"Is the {small} bigger than the {big}?",
+                "no",
+            )
+        )
+    return Story(facts, question, answer, sorted(support))
+
+
+# --- motivations (qa20) ----------------------------------------------------------------------------------
+
+NEEDS = {
+    "hungry": ("kitchen", "apple"),
+    "thirsty": ("kitchen", "milk"),
+    "tired": ("bedroom", "pajamas"),
+    "bored": ("garden", "football"),
+}
+AGENTS = ("Antoine", "Jason", "Sumit", "Yann")
+
+
+def motivations(rng: random.Random) -> Story:
+    """qa20: a need sends an agent to a place and makes them take a thing; ask where they will go or why."""
+    facts: list[str] = []
+    plans = {
+        agent: (rng.choice(sorted(NEEDS)), rng.randint(0, 2))
+        for agent in rng.sample(AGENTS, rng.randint(1, 3))
+    }
+    need_fact: dict[str, int] = {}
+    done: dict[str, list[tuple[str, int]]] = {}
+    pending = [(agent, step) for agent, (_, steps) in plans.items() for step in range(steps + 1)]
+    agents_in_order = sorted(pending, key=lambda item: (item[1], rng.random()))
+    for agent, step in agents_in_order:
+        need = plans[agent][0]
+        place, thing = NEEDS[need]
+        if step == 0:
+            facts.append(f"{agent} is {need}.")
+            need_fact[agent] = len(facts) - 1
+        elif step == 1:
+            facts.append(f"{agent} {rng.choice(MOVE_VERBS)} the {place}.")
+            done.setdefault(agent, []).append(("go", len(facts) - 1))
+        else:
+            facts.append(f"{agent} {rng.choice(('picked up', 'got', 'grabbed', 'took'))} the {thing} there.")
+            done.setdefault(agent, []).append(("get", len(facts) - 1))
+    options = []
+    for agent, (need, _) in plans.items():
+        place, thing = NEEDS[need]
+        actions = dict(done.get(agent, []))
+        if "go" not in actions:
+            options.append((f"Where will {agent} go?", place, [need_fact[agent]]))
+        else:
+            options.append((f"Why did {agent} go to the {place}?", need, [need_fact[agent], actions["go"]]))
+        if "get" in actions:
+            options.append((f"Why did {agent} get the {thing}?", need, [need_fact[agent], actions["get"]]))
+    question, answer, support = rng.choice(options)
+    return Story(facts, question, answer, sorted(support))
