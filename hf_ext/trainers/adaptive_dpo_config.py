@@ -50,7 +50,9 @@ class AdaptiveDPOConfig(AdaptiveScalingArguments, DPOConfig):
         self.validate_adaptive_scaling()
         super().__post_init__()
         loss_types = list(self.loss_type)
-        if not set(loss_types) <= set(COMPATIBLE_LOSS_TYPES) or not set(loss_types) & set(ADAPTIVE_LOSS_TYPES):
+        if not set(loss_types) <= set(COMPATIBLE_LOSS_TYPES) or not set(loss_types) & set(
+            ADAPTIVE_LOSS_TYPES
+        ):
             raise ValueError(
                 f"loss_type must contain {' or '.join(ADAPTIVE_LOSS_TYPES)} and nothing but "
                 f"{list(COMPATIBLE_LOSS_TYPES)} for adaptive scaling, got {loss_types}"

@@ -33,7 +33,8 @@ class AdaptiveRewardConfig(AdaptiveScalingArguments, RewardConfig):
         tau_max (`float`, defaults to `5.0`): upper bound on tau, >= tau_min.
         tau_solver (`str`, defaults to `"exact"`): `"exact"` or `"newton"` (the paper's Algorithm 1).
         tau_newton_steps (`int`, defaults to `5`): steps for `"newton"`, >= 1.
-        tau_regularizer (`str`, defaults to `"linear"`): `"linear"` (Ada-Pref) or `"quadratic"` (Ada-Pref-Quad).
+        tau_regularizer (`str`, defaults to `"linear"`): `"linear"` (Ada-Pref) or `"quadratic"`
+            (Ada-Pref-Quad).
         tau_history_size (`int`, defaults to `100000`): recent (step, z, tau) triples kept for the plots.
         tau_plots (`bool`, defaults to `True`): write tau plots and a CSV to `output_dir` after training.
     """

@@ -10,8 +10,9 @@ Example:
     >>> from hf_ext import AdaptiveRewardConfig, AdaptiveRewardTrainer
     >>> from hf_ext.testing import preference_dataset, tiny_config, tiny_tokenizer
     >>> model = AutoModelForSequenceClassification.from_config(tiny_config(num_labels=1))
-    >>> args = AdaptiveRewardConfig(output_dir="/tmp/hf-ext-ada-rm", max_steps=2, per_device_train_batch_size=4,
-    ...                             report_to="none", use_cpu=True, tau_plots=False)
+    >>> args = AdaptiveRewardConfig(output_dir="/tmp/hf-ext-ada-rm", max_steps=2,
+    ...                             per_device_train_batch_size=4, report_to="none", use_cpu=True,
+    ...                             tau_plots=False)
     >>> trainer = AdaptiveRewardTrainer(model=model, args=args, train_dataset=preference_dataset(8),
     ...                                 processing_class=tiny_tokenizer())
     >>> trainer.train().global_step

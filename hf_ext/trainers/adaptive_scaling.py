@@ -49,7 +49,7 @@ class AdaptiveScalingArguments:
 
     Parameters:
         rho (`float`, defaults to `0.1`): the KL budget rho0 of each pair's DRO problem, in (0, log 2) for the
-            linear regulariser (> 0 for the quadratic one). Smaller rho gives larger tau (more pairs at tau_max).
+            linear regulariser (> 0 for the quadratic one). Smaller rho, larger tau (more pairs at tau_max).
         tau_min (`float`, defaults to `0.1`): lower bound on every pair's scale tau (> 0).
         tau_max (`float`, defaults to `5.0`): upper bound on tau (>= tau_min). In the DPO trainer tau scales
             ``z = beta * h`` (the official code's convention), so the bounds are in units of beta * log-ratio.
@@ -60,8 +60,8 @@ class AdaptiveScalingArguments:
             `"quadratic"` (Ada-Pref-Quad: rho tau^2 - tau log 2).
         tau_history_size (`int`, defaults to `100000`): how many recent (step, z, tau) triples the trainer
             keeps for the tau plots (>= 0).
-        tau_plots (`bool`, defaults to `True`): write `tau_histogram.png`, `tau_vs_abs_z.png` and `tau_values.csv`
-            to `output_dir` when training ends.
+        tau_plots (`bool`, defaults to `True`): write `tau_histogram.png`, `tau_vs_abs_z.png` and
+            `tau_values.csv` to `output_dir` when training ends.
     """
 
     rho: float = field(default=0.1, metadata={"help": "KL budget rho0 per pair, in (0, log 2)."})
@@ -74,7 +74,9 @@ class AdaptiveScalingArguments:
     tau_regularizer: str = field(
         default="linear", metadata={"help": "Regulariser on tau.", "choices": ["linear", "quadratic"]}
     )
-    tau_history_size: int = field(default=100_000, metadata={"help": "(step, z, tau) triples kept for plots."})
+    tau_history_size: int = field(
+        default=100_000, metadata={"help": "(step, z, tau) triples kept for plots."}
+    )
     tau_plots: bool = field(default=True, metadata={"help": "Write tau plots to output_dir after training."})
 
     def validate_adaptive_scaling(self) -> None:
@@ -110,7 +112,7 @@ def check_preference_columns(dataset: Any, split: str) -> None:
 
 
 class _Namespace:
-    """Stands in for a module (``torch.nn.functional``, ``torch.nn``): ``overrides`` first, then the module."""
+    """Stands in for a module (``torch.nn.functional``, ``torch.nn``): ``overrides``, else the module."""
 
     def __init__(self, wrapped: Any, overrides: dict[str, Any]):
         self._wrapped = wrapped
@@ -126,11 +128,13 @@ def _replace_logsigmoid(namespace: Any, path: tuple[str, ...], logsigmoid: Calla
     if not path:
         return _Namespace(namespace, {"logsigmoid": logsigmoid})
     head, *rest = path
-    return _Namespace(namespace, {head: _replace_logsigmoid(getattr(namespace, head), tuple(rest), logsigmoid)})
+    return _Namespace(
+        namespace, {head: _replace_logsigmoid(getattr(namespace, head), tuple(rest), logsigmoid)}
+    )
 
 
 class AdaptiveScalingMixin:
-    """Turns a TRL trainer's Bradley-Terry ``-logsigmoid(z)`` into the adaptive loss (see the module docstring).
+    """Turns a TRL trainer's Bradley-Terry ``-logsigmoid(z)`` into the adaptive loss (see the module doc).
 
     A subclass names where TRL looks up ``logsigmoid`` (``_logsigmoid_module``, ``_logsigmoid_path``) and
     wraps its loss hook in :meth:`adaptive_loss_scope`.
@@ -155,7 +159,7 @@ class AdaptiveScalingMixin:
 
     @contextlib.contextmanager
     def adaptive_loss_scope(self, expected_calls: int) -> Iterator[None]:
-        """Within this scope TRL's ``logsigmoid`` is the adaptive one; afterwards the tau metrics are logged."""
+        """Within this scope TRL's ``logsigmoid`` is the adaptive one; afterwards tau metrics are logged."""
         module, (top, *rest) = self._logsigmoid_module, self._logsigmoid_path
         original = getattr(module, top)
         self._tau_calls: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -166,9 +170,9 @@ class AdaptiveScalingMixin:
             setattr(module, top, original)
         if len(self._tau_calls) != expected_calls:
             raise RuntimeError(
-                f"{type(self).__name__} expected {expected_calls} Bradley-Terry logsigmoid call(s) in TRL's loss "
-                f"and saw {len(self._tau_calls)}; this TRL version computes its loss differently from the one "
-                "hf-ext supports (see pyproject.toml), so the adaptive loss cannot be applied."
+                f"{type(self).__name__} expected {expected_calls} Bradley-Terry logsigmoid call(s) in TRL's "
+                f"loss and saw {len(self._tau_calls)}; this TRL version computes its loss differently from "
+                "the one hf-ext supports (see pyproject.toml), so the adaptive loss cannot be applied."
             )
         self._log_tau_metrics()
 

@@ -62,7 +62,7 @@ def test_unit_tau_gives_dpo_gradients(tmp_path):
 
 @pytest.mark.parametrize("solver", ["exact", "newton"])
 def test_per_pair_loss_and_gradient_follow_the_formula(tmp_path, solver):
-    """One pair per batch: TRL's logged margin is z; the adaptive gradient is DPO's times the sigmoid ratio."""
+    """One pair per batch: TRL's logged margin is z; the adaptive gradient is DPO's times a sigmoid ratio."""
     fields = {"beta": 2.0, "per_device_train_batch_size": 1}
     dpo = make_trainer(tmp_path, DPOTrainer, DPOConfig, pairs=3, **fields)
     adaptive = make_trainer(
@@ -80,7 +80,9 @@ def test_per_pair_loss_and_gradient_follow_the_formula(tmp_path, solver):
         ratio = (torch.sigmoid(-z / tau) / torch.sigmoid(-z)).item()
         for name, gradient in dpo_gradients.items():
             scale = gradient.abs().max().item() * ratio
-            torch.testing.assert_close(adaptive_gradients[name], gradient * ratio, rtol=1e-3, atol=1e-4 * scale)
+            torch.testing.assert_close(
+                adaptive_gradients[name], gradient * ratio, rtol=1e-3, atol=1e-4 * scale
+            )
         interior += bool(0.1 < tau.item() < 5.0)
     assert interior >= 1  # at least one pair exercised a tau strictly inside the bounds
 
@@ -148,7 +150,11 @@ def test_lora_without_reference_model(tmp_path):
     )
     lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     trainer = AdaptiveDPOTrainer(
-        model=policy, args=args, train_dataset=preference_dataset(12), processing_class=tokenizer, peft_config=lora
+        model=policy,
+        args=args,
+        train_dataset=preference_dataset(12),
+        processing_class=tokenizer,
+        peft_config=lora,
     )
     before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
     trainer.train()
@@ -156,7 +162,9 @@ def test_lora_without_reference_model(tmp_path):
     assert changed and all("lora_" in name for name in changed)
     first = next(log for log in trainer.state.log_history if "loss" in log)
     # the reference is the base model (adapters disabled), which is the policy at step 0: z = 0, tau = tau_min
-    assert first["tau/mean"] == pytest.approx(0.1) and first["rewards/margins"] == pytest.approx(0.0, abs=1e-6)
+    assert first["tau/mean"] == pytest.approx(0.1) and first["rewards/margins"] == pytest.approx(
+        0.0, abs=1e-6
+    )
 
 
 def test_resume_from_checkpoint_gives_the_same_next_losses(tmp_path):

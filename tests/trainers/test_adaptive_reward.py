@@ -1,4 +1,4 @@
-"""AdaptiveRewardTrainer: parity with TRL's RewardTrainer, the per-pair formula, training, recipes, bad input."""
+"""AdaptiveRewardTrainer: parity with TRL's RewardTrainer, the per-pair formula, training, recipe, bad input."""
 
 import copy
 import math
@@ -34,7 +34,10 @@ def make_trainer(tmp_path, trainer_cls=AdaptiveRewardTrainer, config_cls=Adaptiv
     if config_cls is AdaptiveRewardConfig:
         fields.setdefault("tau_plots", False)
     return trainer_cls(
-        model=reward_model(), args=config_cls(**fields), train_dataset=dataset, processing_class=tiny_tokenizer()
+        model=reward_model(),
+        args=config_cls(**fields),
+        train_dataset=dataset,
+        processing_class=tiny_tokenizer(),
     )
 
 
@@ -90,7 +93,9 @@ def test_margin_column_shifts_z(tmp_path):
 
 def test_training_separates_chosen_from_rejected(tmp_path):
     """Learnable pairs: the fluent continuation against one of its words repeated."""
-    pairs = preference_dataset(32).map(lambda row: {"rejected": " " + " ".join([row["chosen"].split()[0]] * 6)})
+    pairs = preference_dataset(32).map(
+        lambda row: {"rejected": " " + " ".join([row["chosen"].split()[0]] * 6)}
+    )
     trainer = make_trainer(
         tmp_path, dataset=pairs, max_steps=16, learning_rate=3e-3, lr_scheduler_type="constant", bf16=False
     )
