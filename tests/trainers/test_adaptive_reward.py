@@ -1,4 +1,4 @@
-"""AdaptiveRewardTrainer: parity with TRL's RewardTrainer, the per-pair formula, training, recipe, bad input."""
+"""AdaptiveRewardTrainer: parity with TRL's RewardTrainer, the per-pair formula, training, bad input."""
 
 import copy
 import math
