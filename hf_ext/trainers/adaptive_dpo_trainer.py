@@ -1,11 +1,11 @@
 """Ada-DPO: TRL's ``DPOTrainer`` with a per-pair scale tau (Hong et al., NeurIPS 2024, arXiv 2406.02764).
 
 The per-pair loss ``-log sigmoid(beta * h)`` becomes
-``-tau * log sigmoid(beta * h / tau) + (rho - log 2) * tau``, with tau from :func:`hf_ext.objectives.solve_tau`
-on the detached ``z = beta * h``. Everything else is ``DPOTrainer``'s own code: datasets, reference model or
-PEFT adapter, precomputed reference log-probs,
-metrics; tau statistics (``tau/mean``, ``tau/min``, ``tau/max``, ``tau/frac_at_min``, ``tau/frac_at_max``)
-are logged beside them. How the loss is substituted: :mod:`hf_ext.trainers.adaptive_scaling`.
+``-tau * log sigmoid(beta * h / tau) + (rho - log 2) * tau``, with tau from
+:func:`hf_ext.objectives.solve_tau` on the detached ``z = beta * h``. Everything else is ``DPOTrainer``'s own
+code: datasets, reference model or PEFT adapter, precomputed reference log-probs, metrics; tau statistics
+(``tau/mean``, ``tau/min``, ``tau/max``, ``tau/frac_at_min``, ``tau/frac_at_max``) are logged beside them.
+How the loss is substituted: :mod:`hf_ext.trainers.adaptive_scaling`.
 
 Example:
     >>> from hf_ext import AdaptiveDPOConfig, AdaptiveDPOTrainer
