@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def adaptive_dpo_step(workdir: Path) -> list[str]:
-    """Train ``adaptive-dpo`` from its tiny recipe through the registry; report the loss, tau and the plots."""
+    """Train ``adaptive-dpo`` from its tiny recipe through the registry; report loss, tau and the plots."""
     from hf_ext.quickstart import recipe_path
     from hf_ext.trainers.launch import train_from_recipe
 
