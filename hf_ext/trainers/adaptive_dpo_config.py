@@ -3,10 +3,10 @@ plus the adaptive-scaling fields of :class:`~hf_ext.trainers.adaptive_scaling.Ad
 
 Example:
     >>> from hf_ext.trainers.adaptive_dpo_config import AdaptiveDPOConfig
-    >>> config = AdaptiveDPOConfig(output_dir="/tmp/hf-ext-ada-dpo", rho=0.05, tau_max=4.0, report_to="none")
+    >>> config = AdaptiveDPOConfig(output_dir="/tmp/hf-ext-ada-dpo", rho=0.05, tau_max=4.0, use_cpu=True)
     >>> config.rho, config.tau_min, config.tau_max, config.tau_solver, config.loss_type
     (0.05, 0.1, 4.0, 'exact', ['sigmoid'])
-    >>> AdaptiveDPOConfig(output_dir="/tmp/x", rho=0.9)
+    >>> AdaptiveDPOConfig(output_dir="/tmp/x", rho=0.9, use_cpu=True)
     Traceback (most recent call last):
     ...
     ValueError: rho must lie in (0, log 2 = 0.693147) for the linear regulariser, got 0.9

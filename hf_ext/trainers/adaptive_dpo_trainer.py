@@ -16,7 +16,8 @@ Example:
     ...                          rho=0.1, tau_max=5.0, report_to="none", use_cpu=True, tau_plots=False)
     >>> trainer = AdaptiveDPOTrainer(model=model, ref_model=reference, args=args,
     ...                              train_dataset=preference_dataset(8), processing_class=tokenizer)
-    >>> trainer.train().global_step
+    >>> trainer.train().global_step  # doctest: +ELLIPSIS
+    {'train_runtime': ...}
     2
     >>> "tau/mean" in trainer.state.log_history[0]
     True

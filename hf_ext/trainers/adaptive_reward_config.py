@@ -4,10 +4,10 @@
 
 Example:
     >>> from hf_ext.trainers.adaptive_reward_config import AdaptiveRewardConfig
-    >>> config = AdaptiveRewardConfig(output_dir="/tmp/hf-ext-ada-rm", tau_max=3.0, report_to="none")
+    >>> config = AdaptiveRewardConfig(output_dir="/tmp/hf-ext-ada-rm", tau_max=3.0, use_cpu=True)
     >>> config.rho, config.tau_min, config.tau_max, config.tau_regularizer
     (0.1, 0.1, 3.0, 'linear')
-    >>> AdaptiveRewardConfig(output_dir="/tmp/x", tau_min=0.0)
+    >>> AdaptiveRewardConfig(output_dir="/tmp/x", tau_min=0.0, use_cpu=True)
     Traceback (most recent call last):
     ...
     ValueError: tau_min must be > 0, got 0.0

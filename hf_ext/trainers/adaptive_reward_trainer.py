@@ -15,7 +15,8 @@ Example:
     ...                             tau_plots=False)
     >>> trainer = AdaptiveRewardTrainer(model=model, args=args, train_dataset=preference_dataset(8),
     ...                                 processing_class=tiny_tokenizer())
-    >>> trainer.train().global_step
+    >>> trainer.train().global_step  # doctest: +ELLIPSIS
+    {'train_runtime': ...}
     2
 """
 
