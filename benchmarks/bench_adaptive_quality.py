@@ -14,9 +14,9 @@ over several seeds and a small grid of (rho, tau_max). Reported on held-out data
 as mean +- std over seeds, and a picture of tau against the true gap
 (``docs/images/adaptive_tau_vs_gap.png``, first adaptive setting, seed 0).
 
-Writes ``benchmarks/results/adaptive_quality.json`` and prints a Markdown table. About a minute on CPU.
+Writes ``benchmarks/results/adaptive_quality.json`` and prints a Markdown table. A few minutes on CPU.
 
-    python benchmarks/bench_adaptive_quality.py [--seeds 5] [--rho 0.1 0.3] [--tau-max 1 3]
+    python benchmarks/bench_adaptive_quality.py [--seeds 5] [--rho 0.05 0.1 0.3] [--tau-max 1 3]
 """
 
 from __future__ import annotations
@@ -159,9 +159,9 @@ def run(loss_name: str, settings: dict, seeds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--pairs", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--rho", type=float, nargs="+", default=[0.1, 0.3])
+    parser.add_argument("--pairs", type=int, default=5000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--rho", type=float, nargs="+", default=[0.05, 0.1, 0.3])
     parser.add_argument("--tau-max", type=float, nargs="+", default=[1.0, 3.0])
     arguments = parser.parse_args()
     torch.set_num_threads(1)
@@ -194,17 +194,28 @@ def main() -> None:
             print(f"done: {name}", flush=True)
     result = {"settings": base, "seeds": arguments.seeds, "rows": rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print("\n| loss | held-out preference accuracy | Spearman(learned, true reward) | tau min/max, seed 0 |")
-    print("|---|---|---|---|")
+    print("\n| loss | held-out preference accuracy | Spearman vs true reward | paired vs standard | tau |")
+    print("|---|---|---|---|---|")
+    baseline = rows[0]["raw"]
     for row in rows:
         accuracy, spearman = row["accuracy"], row["spearman"]
         tau = row.get("tau_seed0")
-        tau_cell = f"{tau['frac_at_tau_min']:.0%} / {tau['frac_at_tau_max']:.0%}" if tau else "-"
+        tau_cell = f"{tau['frac_at_tau_min']:.0%} at min, {tau['frac_at_tau_max']:.0%} at max" if tau else "-"
+        paired = "-"
+        if row is not rows[0]:
+            differences = {key: [a - b for a, b in zip(row["raw"][key], baseline[key])] for key in baseline}
+            row["paired_difference"] = {key: summarise(values) for key, values in differences.items()}
+            wins = sum(value > 0 for value in differences["accuracy"])
+            paired = (
+                f"acc {statistics.mean(differences['accuracy']):+.4f}, "
+                f"Spearman {statistics.mean(differences['spearman']):+.4f}, "
+                f"acc better in {wins}/{len(differences['accuracy'])} seeds"
+            )
         print(
             f"| {row['loss']} | {accuracy['mean']:.4f} +- {accuracy['std']:.4f} "
-            f"| {spearman['mean']:.4f} +- {spearman['std']:.4f} | {tau_cell} |"
+            f"| {spearman['mean']:.4f} +- {spearman['std']:.4f} | {paired} | {tau_cell} |"
         )
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"\nmean +- std over {arguments.seeds} seeds; wrote {RESULTS} and {PICTURE}")
 
 

@@ -203,6 +203,7 @@ def test_push_to_hub_card_names_the_method_and_paper(tmp_path, monkeypatch):
     ((repo_id, files, card),) = uploads
     assert repo_id == "someone/AdaptiveDPOTrainer"
     assert {"model.safetensors", "config.json", "README.md", "tau_histogram.png"} <= set(files)
+    assert "training_args.json" in files and "training_args.bin" not in files  # no pickle uploaded
     assert "adaptive-dpo" in card and "2406.02764" in card and "Adaptive Preference Scaling" in card
     assert "hong2024adaptive" in card and "Adaptive DPO" in card
 
