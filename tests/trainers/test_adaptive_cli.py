@@ -1,15 +1,13 @@
 """adaptive-dpo / adaptive-reward through the registry, the `hf-ext` CLI and the quickstart."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hf_ext import AdaptiveDPOConfig, AdaptiveRewardConfig
+from hf_ext.cli import main
 from hf_ext.registry import get_trainer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -22,34 +20,27 @@ def test_registry_entries():
     assert reward.option("model_kind") == "sequence-classification"
 
 
-def run_cli(*args, cwd):
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "hf_ext.cli", *args], cwd=cwd, env=environment, capture_output=True, text=True
-    )
-
-
-def test_cli_trains_adaptive_dpo_from_the_recipe(tmp_path):
+def test_cli_trains_adaptive_dpo_from_the_recipe(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(REPO_ROOT)  # the recipe path as a user types it, relative to the repository
     output = tmp_path / "out"
-    result = run_cli(
-        "train", "adaptive-dpo", "--config", "recipes/adaptive_dpo/tiny.yaml",
-        "--max_steps", "2", "--logging_steps", "1", "--tau_max", "4.0", "--output_dir", str(output),
-        cwd=REPO_ROOT,
+    exit_code = main(
+        ["train", "adaptive-dpo", "--config", "recipes/adaptive_dpo/tiny.yaml",
+         "--max_steps", "2", "--logging_steps", "1", "--tau_max", "4.0", "--output_dir", str(output)]
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"saved adaptive-dpo model to {output}" in result.stdout
+    assert exit_code == 0
+    assert f"saved adaptive-dpo model to {output}" in capsys.readouterr().out
     saved_args = json.loads((output / "training_args.json").read_text())
     assert saved_args["tau_max"] == 4.0 and saved_args["rho"] == 0.1
     assert (output / "model.safetensors").exists() and not (output / "training_args.bin").exists()
     assert (output / "tau_histogram.png").exists() and (output / "tau_vs_abs_z.png").exists()
 
 
-def test_recipe_with_a_bad_rho_names_the_field(tmp_path):
-    from hf_ext.trainers.launch import train_from_recipe
-
-    argv = ["--config", str(REPO_ROOT / "recipes/adaptive_dpo/tiny.yaml"), "--rho", "0.8"]
-    with pytest.raises(ValueError, match=r"rho must lie in \(0, log 2"):
-        train_from_recipe("adaptive-dpo", [*argv, "--output_dir", str(tmp_path)])
+def test_cli_reports_a_bad_rho_naming_the_field(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.delenv("HF_EXT_DEBUG", raising=False)
+    argv = ["train", "adaptive-dpo", "--config", "recipes/adaptive_dpo/tiny.yaml", "--rho", "0.8"]
+    assert main([*argv, "--output_dir", str(tmp_path)]) == 2
+    assert "hf-ext: error: rho must lie in (0, log 2" in capsys.readouterr().err
 
 
 @pytest.mark.slow
