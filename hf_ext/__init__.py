@@ -27,6 +27,12 @@ _EXPORTS: dict[str, str] = {
     "list_tasks": "hf_ext.registry",
     "tasks_path": "hf_ext.registry",
     "generate_babilong": "hf_ext.evaluation.babilong",
+    "solve_tau": "hf_ext.objectives.adaptive_scaling",
+    "adaptive_preference_loss": "hf_ext.objectives.adaptive_scaling",
+    "AdaptiveDPOConfig": "hf_ext.trainers.adaptive_dpo_config",
+    "AdaptiveDPOTrainer": "hf_ext.trainers.adaptive_dpo_trainer",
+    "AdaptiveRewardConfig": "hf_ext.trainers.adaptive_reward_config",
+    "AdaptiveRewardTrainer": "hf_ext.trainers.adaptive_reward_trainer",
 }
 
 __all__ = sorted(_EXPORTS)

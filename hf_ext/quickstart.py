@@ -21,6 +21,7 @@ from hf_ext.utils import import_object
 QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("dpo", "hf_ext.quickstart:dpo_step"),
     ("babilong", "hf_ext.evaluation.babilong.evaluate:quickstart_step"),
+    ("adaptive-dpo", "hf_ext.trainers.adaptive_quickstart:adaptive_dpo_step"),
 ]
 
 

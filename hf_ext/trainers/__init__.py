@@ -23,3 +23,16 @@ register_trainer(
     needs_reward_funcs=True,
     description="TRL's Group Relative Policy Optimization",
 )
+register_trainer(
+    "adaptive-dpo",
+    "hf_ext.trainers.adaptive_dpo_trainer:AdaptiveDPOTrainer",
+    "hf_ext.trainers.adaptive_dpo_config:AdaptiveDPOConfig",
+    description="DPO with adaptive per-pair preference scaling (Hong et al. 2024, arXiv 2406.02764)",
+)
+register_trainer(
+    "adaptive-reward",
+    "hf_ext.trainers.adaptive_reward_trainer:AdaptiveRewardTrainer",
+    "hf_ext.trainers.adaptive_reward_config:AdaptiveRewardConfig",
+    model_kind="sequence-classification",
+    description="Reward modelling with adaptive per-pair preference scaling (arXiv 2406.02764)",
+)

@@ -1,0 +1,61 @@
+"""Configuration of :class:`~hf_ext.trainers.adaptive_dpo_trainer.AdaptiveDPOTrainer`: TRL's ``DPOConfig``
+plus the adaptive-scaling fields of :class:`~hf_ext.trainers.adaptive_scaling.AdaptiveScalingArguments`.
+
+Example:
+    >>> from hf_ext.trainers.adaptive_dpo_config import AdaptiveDPOConfig
+    >>> config = AdaptiveDPOConfig(output_dir="/tmp/hf-ext-ada-dpo", rho=0.05, tau_max=4.0, use_cpu=True)
+    >>> config.rho, config.tau_min, config.tau_max, config.tau_solver, config.loss_type
+    (0.05, 0.1, 4.0, 'exact', ['sigmoid'])
+    >>> AdaptiveDPOConfig(output_dir="/tmp/x", rho=0.9, use_cpu=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: rho must lie in (0, log 2 = 0.693147) for the linear regulariser, got 0.9
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trl import DPOConfig
+
+from hf_ext.trainers.adaptive_scaling import AdaptiveScalingArguments
+
+# DPO loss types whose per-pair term is TRL's -logsigmoid(beta * delta): these become adaptive. "sft" may be
+# added beside them (it calls no logsigmoid); other loss types are not Bradley-Terry losses.
+ADAPTIVE_LOSS_TYPES = ("sigmoid", "sigmoid_norm")
+COMPATIBLE_LOSS_TYPES = (*ADAPTIVE_LOSS_TYPES, "sft")
+
+
+@dataclass
+class AdaptiveDPOConfig(AdaptiveScalingArguments, DPOConfig):
+    """``DPOConfig`` for Ada-DPO. Every ``DPOConfig`` field keeps its meaning; these are added (the official
+    recipe's defaults, in the code convention where tau scales ``z = beta * h``):
+
+    Parameters:
+        rho (`float`, defaults to `0.1`): KL budget rho0 per pair, in (0, log 2) (> 0 for quadratic).
+        tau_min (`float`, defaults to `0.1`): lower bound on tau, > 0.
+        tau_max (`float`, defaults to `5.0`): upper bound on tau, >= tau_min.
+        tau_solver (`str`, defaults to `"exact"`): `"exact"` or `"newton"` (the paper's Algorithm 1).
+        tau_newton_steps (`int`, defaults to `5`): steps for `"newton"`, >= 1.
+        tau_regularizer (`str`, defaults to `"linear"`): `"linear"` (Ada-DPO) or `"quadratic"` (Ada-DPO-Quad).
+        tau_history_size (`int`, defaults to `100000`): recent (step, z, tau) triples kept for the plots.
+        tau_plots (`bool`, defaults to `True`): write tau plots and a CSV to `output_dir` after training.
+
+    ``loss_type`` must be among ``"sigmoid"`` and ``"sigmoid_norm"`` (optionally with ``"sft"``), and
+    ``f_divergence_type`` must not be ``"js_divergence"``: those are the settings in which TRL's per-pair
+    loss is a Bradley-Terry ``-log sigmoid(z)`` that adaptive scaling replaces.
+    """
+
+    def __post_init__(self):
+        self.validate_adaptive_scaling()
+        super().__post_init__()
+        loss_types = list(self.loss_type)
+        if not set(loss_types) <= set(COMPATIBLE_LOSS_TYPES) or not set(loss_types) & set(
+            ADAPTIVE_LOSS_TYPES
+        ):
+            raise ValueError(
+                f"loss_type must contain {' or '.join(ADAPTIVE_LOSS_TYPES)} and nothing but "
+                f"{list(COMPATIBLE_LOSS_TYPES)} for adaptive scaling, got {loss_types}"
+            )
+        if self.f_divergence_type == "js_divergence":
+            raise ValueError("f_divergence_type 'js_divergence' is not supported by adaptive scaling")
