@@ -21,13 +21,13 @@ import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
 from hf_ext.objectives.adaptive_scaling import adaptive_preference_loss, validate_tau_arguments
+from hf_ext.trainers.safe_saving import JsonTrainingArgsMixin
 
 PAPER = {
     "title": "Adaptive Preference Scaling for Reinforcement Learning with Human Feedback",
@@ -134,7 +134,7 @@ def _replace_logsigmoid(namespace: Any, path: tuple[str, ...], logsigmoid: Calla
     )
 
 
-class AdaptiveScalingMixin:
+class AdaptiveScalingMixin(JsonTrainingArgsMixin):
     """Turns a TRL trainer's Bradley-Terry ``-logsigmoid(z)`` into the adaptive loss (see the module doc).
 
     A subclass names where TRL looks up ``logsigmoid`` (``_logsigmoid_module``, ``_logsigmoid_path``) and
@@ -200,15 +200,6 @@ class AdaptiveScalingMixin:
         if getattr(self, "_tau_history", None) is None:
             self._tau_history = TauHistory(self.args.tau_history_size)
         return self._tau_history
-
-    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        """The Trainer's ``save_model``, with the training arguments as ``training_args.json`` instead of the
-        pickled ``training_args.bin`` (so ``push_to_hub`` uploads no pickle of ours)."""
-        super().save_model(output_dir, _internal_call)
-        folder = Path(output_dir or self.args.output_dir)
-        if self.is_world_process_zero() and folder.is_dir():
-            (folder / "training_args.bin").unlink(missing_ok=True)
-            (folder / "training_args.json").write_text(self.args.to_json_string(), encoding="utf-8")
 
     def add_tau_plot_callback(self) -> None:
         """Register :class:`~hf_ext.trainers.tau_logging.TauPlotCallback` when ``args.tau_plots`` is set."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from hf_ext.config_parsing import parse_recipe
 from hf_ext.registry import Entry, get_trainer
+from hf_ext.trainers.safe_saving import replace_pickled_training_args
 from hf_ext.utils import import_object
 
 DATA_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -159,15 +160,9 @@ def build_from_recipe(name: str, argv: list[str]):
 
 
 def save_final_model(trainer, output_dir: str | Path) -> None:
-    """``trainer.save_model`` without pickle.
-
-    The training arguments go to ``training_args.json`` instead of the pickled ``training_args.bin`` the
-    Trainer writes. (Checkpoints for resuming keep the Trainer's own files.)
-    """
+    """``trainer.save_model`` without pickle (see :mod:`hf_ext.trainers.safe_saving`)."""
     trainer.save_model(str(output_dir))
-    if trainer.is_world_process_zero():
-        Path(output_dir, "training_args.bin").unlink(missing_ok=True)
-        Path(output_dir, "training_args.json").write_text(trainer.args.to_json_string(), encoding="utf-8")
+    replace_pickled_training_args(trainer, output_dir)
 
 
 def train_from_recipe(name: str, argv: list[str]):
