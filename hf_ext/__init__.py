@@ -26,6 +26,10 @@ _EXPORTS: dict[str, str] = {
     "list_pruners": "hf_ext.registry",
     "list_tasks": "hf_ext.registry",
     "tasks_path": "hf_ext.registry",
+    "CVaRPPOConfig": "hf_ext.trainers.cvar_ppo_config",
+    "CVaRPPOTrainer": "hf_ext.trainers.cvar_ppo_trainer",
+    "CVaRGRPOConfig": "hf_ext.trainers.cvar_grpo_config",
+    "CVaRGRPOTrainer": "hf_ext.trainers.cvar_grpo_trainer",
 }
 
 __all__ = sorted(_EXPORTS)

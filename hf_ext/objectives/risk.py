@@ -88,12 +88,12 @@ def _gather_from_all_processes(returns: torch.Tensor) -> tuple[torch.Tensor, int
     return everything, sum(sizes_list[:rank])
 
 
-def cvar_mask(returns: torch.Tensor, level: float) -> torch.Tensor:
+def cvar_mask(returns: torch.Tensor, level: float, *, gather: bool = True) -> torch.Tensor:
     """Boolean mask of the ``max(1, ceil(level * B))`` episodes with the lowest returns.
 
     ``returns`` has shape ``[B]`` (this process's episodes). Under ``torch.distributed`` the returns of all
     processes are gathered first, the tail is chosen over the whole gathered batch, and this process's slice
-    of the mask is returned. Exactly that many episodes are kept: among equal returns at the threshold the
+    of the mask is returned (``gather=False`` treats ``returns`` as the whole batch). Exactly that many episodes are kept: among equal returns at the threshold the
     earlier episode (lower rank, then lower position) wins, so ties never enlarge the tail.
     NaN returns are rejected.
     """
@@ -101,7 +101,7 @@ def cvar_mask(returns: torch.Tensor, level: float) -> torch.Tensor:
         raise ValueError(f"returns must have shape [batch], got {tuple(returns.shape)}")
     if torch.isnan(returns).any():
         raise ValueError("returns contain NaN; check the reward function")
-    everything, offset = _gather_from_all_processes(returns.detach())
+    everything, offset = _gather_from_all_processes(returns.detach()) if gather else (returns.detach(), 0)
     keep_count = tail_size(level, everything.numel())
     order = torch.sort(everything.float(), stable=True).indices
     mask = torch.zeros(everything.numel(), dtype=torch.bool, device=everything.device)
