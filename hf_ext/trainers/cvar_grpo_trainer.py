@@ -53,7 +53,7 @@ class CVaRGRPOTrainer(GRPOTrainer):
             self.state.global_step,
             alpha=self.args.alpha,
             warmup_steps=self.args.risk_warmup_steps,
-            total_steps=self.state.max_steps,
+            total_steps=self.state.max_steps or (self.args.max_steps if self.args.max_steps > 0 else None),
             reach_fraction=self.args.risk_reach_fraction,
         )
 

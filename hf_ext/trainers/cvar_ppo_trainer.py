@@ -56,6 +56,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
     Trainer,
+    set_seed,
 )
 
 from hf_ext.objectives.ppo import (
@@ -237,7 +238,8 @@ class CVaRPPOTrainer(Trainer):
         model: the policy, a causal LM (``PreTrainedModel`` or a PEFT model), or a path / Hub id to load.
         args: :class:`CVaRPPOConfig`.
         processing_class: the tokenizer (a pad token is set to EOS when missing).
-        reward_funcs: one or several of: a callable ``f(prompts, completions, **columns) -> list[float]``, a
+        reward_funcs: one or several of: a callable ``f(prompts, completions, completion_ids, **columns) ->
+            list[float]`` (TRL's convention; take ``**kwargs`` to ignore what you do not need), a
             sequence-classification reward model, or a path / Hub id of one.
         train_dataset: rows with a ``prompt`` (string or chat messages); other columns reach the reward
             functions as keyword arguments.
@@ -295,6 +297,7 @@ class CVaRPPOTrainer(Trainer):
         self.kl_controller = AdaptiveKLController(args.kl_coef, args.kl_target, args.kl_horizon)
         self._pending_batches: list[dict[str, Any]] = []
         self._metrics: dict[str, list[float]] = defaultdict(list)
+        set_seed(args.seed)  # the value head's initialisation follows the run's seed
         super().__init__(
             model=PolicyAndValue(model, value_model),
             args=args,
@@ -479,7 +482,12 @@ class CVaRPPOTrainer(Trainer):
                 encoded = tokenizer(texts, padding=True, return_tensors="pt").to(self.args.device)
                 scores = func(**encoded).logits[:, 0]
             else:
-                scores = func(prompts=rollout.prompts, completions=rollout.completions, **rollout.columns)
+                scores = func(
+                    prompts=rollout.prompts,
+                    completions=rollout.completions,
+                    completion_ids=self.completion_ids(rollout),
+                    **rollout.columns,
+                )
                 scores = torch.as_tensor(scores, dtype=torch.float32, device=self.args.device)
             if scores.shape != (len(rollout),):
                 raise ValueError(
@@ -490,6 +498,12 @@ class CVaRPPOTrainer(Trainer):
                 raise ValueError(f"reward function {name!r} returned NaN or infinite scores")
             all_scores.append(scores.float())
         return torch.stack(all_scores, dim=1) @ self.reward_weights.to(self.args.device)
+
+    @staticmethod
+    def completion_ids(rollout: Rollout) -> list[list[int]]:
+        """Each response's token ids up to and including EOS (TRL passes the same to reward functions)."""
+        responses = rollout.input_ids[:, rollout.prompt_length :]
+        return [row[mask.bool()].tolist() for row, mask in zip(responses, rollout.response_mask)]
 
     def compute_advantages(self, rollout: Rollout) -> None:
         """KL-shaped per-token rewards, GAE advantages and returns, and each episode's ranking return."""
@@ -507,7 +521,7 @@ class CVaRPPOTrainer(Trainer):
             self.state.global_step,
             alpha=self.args.alpha,
             warmup_steps=self.args.risk_warmup_steps,
-            total_steps=self.state.max_steps,
+            total_steps=self.state.max_steps or (self.args.max_steps if self.args.max_steps > 0 else None),
             reach_fraction=self.args.risk_reach_fraction,
         )
 
