@@ -20,6 +20,7 @@ from hf_ext.utils import import_object
 
 QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("dpo", "hf_ext.quickstart:dpo_step"),
+    ("cvar-ppo", "hf_ext.trainers.cvar_quickstart:cvar_ppo_step"),
 ]
 
 

@@ -107,7 +107,9 @@ def build_cvar_grpo_trainer(
     from hf_ext.utils import import_object
 
     if not launch_args.reward_funcs:
-        raise ValueError("the cvar-grpo recipe must set 'reward_funcs' ('module:function' names or model paths)")
+        raise ValueError(
+            "the cvar-grpo recipe must set 'reward_funcs' ('module:function' names or model paths)"
+        )
     return CVaRGRPOTrainer(
         model=model,
         reward_funcs=[import_object(name) if ":" in name else name for name in launch_args.reward_funcs],

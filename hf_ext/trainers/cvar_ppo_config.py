@@ -62,7 +62,9 @@ class CVaRPPOConfig(TrainingArguments):
     """
 
     alpha: float = field(default=1.0, metadata={"help": "Target CVaR level in (0, 1]; 1.0 is plain PPO."})
-    risk_warmup_steps: int = field(default=0, metadata={"help": "Risk-neutral iterations before the level falls."})
+    risk_warmup_steps: int = field(
+        default=0, metadata={"help": "Risk-neutral iterations before the level falls."}
+    )
     risk_reach_fraction: float = field(
         default=0.95, metadata={"help": "The level reaches alpha at ceil(fraction * max_steps); in (0, 1]."}
     )
@@ -76,16 +78,22 @@ class CVaRPPOConfig(TrainingArguments):
     vf_coef: float = field(default=0.1, metadata={"help": "Value loss weight."})
     gamma: float = field(default=1.0, metadata={"help": "GAE discount."})
     lam: float = field(default=0.95, metadata={"help": "GAE lambda."})
-    whiten_advantages: bool = field(default=True, metadata={"help": "Standardise advantages over kept tokens."})
+    whiten_advantages: bool = field(
+        default=True, metadata={"help": "Standardise advantages over kept tokens."}
+    )
     kl_coef: float = field(default=0.2, metadata={"help": "Initial KL penalty coefficient beta."})
-    kl_target: float | None = field(default=6.0, metadata={"help": "Adaptive KL target; None keeps beta fixed."})
+    kl_target: float | None = field(
+        default=6.0, metadata={"help": "Adaptive KL target; None keeps beta fixed."}
+    )
     kl_horizon: float = field(default=10000.0, metadata={"help": "Adaptive KL controller horizon."})
     max_prompt_length: int = field(default=64, metadata={"help": "Prompt tokens kept (the last ones)."})
     max_new_tokens: int = field(default=24, metadata={"help": "Maximum response tokens."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
     top_k: int = field(default=0, metadata={"help": "Top-k sampling (0 = off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling threshold."})
-    reward_weights: list[float] | None = field(default=None, metadata={"help": "Weights of the reward functions."})
+    reward_weights: list[float] | None = field(
+        default=None, metadata={"help": "Weights of the reward functions."}
+    )
     trust_remote_code: bool = field(default=False, metadata={"help": "Trust remote code of reward models."})
     learning_rate: float = field(default=1.41e-5, metadata={"help": "AdamW learning rate (paper: 1.41e-5)."})
     logging_steps: float = field(default=1, metadata={"help": "Log every N PPO iterations."})
@@ -118,7 +126,9 @@ class CVaRPPOConfig(TrainingArguments):
             if not ok:
                 raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
         if self.remove_unused_columns:
-            raise ValueError("remove_unused_columns must be False for CVaR-PPO (the prompts must reach the trainer)")
+            raise ValueError(
+                "remove_unused_columns must be False for CVaR-PPO (the prompts must reach the trainer)"
+            )
         super().__post_init__()
         rollout_size = self.per_device_train_batch_size * self.gradient_accumulation_steps
         if rollout_size % self.num_mini_batches:

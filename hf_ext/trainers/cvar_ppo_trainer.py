@@ -199,7 +199,9 @@ class PromptCollator:
             return prompt
         if isinstance(prompt, list):  # conversational
             return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-        raise ValueError(f"each 'prompt' must be a string or a list of chat messages, got {type(prompt).__name__}")
+        raise ValueError(
+            f"each 'prompt' must be a string or a list of chat messages, got {type(prompt).__name__}"
+        )
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         if any("prompt" not in row for row in rows):
@@ -333,7 +335,9 @@ class CVaRPPOTrainer(Trainer):
         loaded, tokenizers = [], []
         for func in funcs:
             if isinstance(func, str):
-                tokenizers.append(AutoTokenizer.from_pretrained(func, trust_remote_code=args.trust_remote_code))
+                tokenizers.append(
+                    AutoTokenizer.from_pretrained(func, trust_remote_code=args.trust_remote_code)
+                )
                 func = AutoModelForSequenceClassification.from_pretrained(
                     func, num_labels=1, trust_remote_code=args.trust_remote_code
                 )
@@ -363,7 +367,9 @@ class CVaRPPOTrainer(Trainer):
 
     # -------------------------------------------------------------------------------------------- training
 
-    def training_step(self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch=None) -> torch.Tensor:
+    def training_step(
+        self, model: nn.Module, inputs: dict[str, Any], num_items_in_batch=None
+    ) -> torch.Tensor:
         """Collect the step's prompt batches; on the last one, run a whole PPO iteration (all its updates)."""
         self._pending_batches.append(inputs)
         if len(self._pending_batches) < self.current_gradient_accumulation_steps:
@@ -412,9 +418,13 @@ class CVaRPPOTrainer(Trainer):
         responses = responses.masked_fill(~response_mask.bool(), pad)
         attention_mask = torch.cat([prompt_mask, response_mask.long()], dim=1)
         position_ids = (attention_mask.cumsum(dim=1) - 1).clamp(min=0)
-        completions = self.processing_class.batch_decode(responses * response_mask.long(), skip_special_tokens=True)
+        completions = self.processing_class.batch_decode(
+            responses * response_mask.long(), skip_special_tokens=True
+        )
         prompts = [prompt for batch in batches for prompt in batch["prompts"]]
-        columns = {key: [v for batch in batches for v in batch["columns"][key]] for key in batches[0]["columns"]}
+        columns = {
+            key: [v for batch in batches for v in batch["columns"][key]] for key in batches[0]["columns"]
+        }
         return Rollout(
             input_ids=torch.cat([prompt_ids, responses], dim=1),
             attention_mask=attention_mask,
@@ -478,7 +488,10 @@ class CVaRPPOTrainer(Trainer):
         for func, tokenizer in zip(self.reward_funcs, self.reward_tokenizers):
             name = getattr(func, "__name__", None) or type(func).__name__
             if isinstance(func, nn.Module):
-                texts = [self.data_collator.prompt_text(p) + c for p, c in zip(rollout.prompts, rollout.completions)]
+                texts = [
+                    self.data_collator.prompt_text(p) + c
+                    for p, c in zip(rollout.prompts, rollout.completions)
+                ]
                 encoded = tokenizer(texts, padding=True, return_tensors="pt").to(self.args.device)
                 scores = func(**encoded).logits[:, 0]
             else:
@@ -508,12 +521,18 @@ class CVaRPPOTrainer(Trainer):
     def compute_advantages(self, rollout: Rollout) -> None:
         """KL-shaped per-token rewards, GAE advantages and returns, and each episode's ranking return."""
         rewards, rollout.kl = kl_shaped_rewards(
-            rollout.scores, rollout.logprobs, rollout.ref_logprobs, rollout.response_mask, self.kl_controller.beta
+            rollout.scores,
+            rollout.logprobs,
+            rollout.ref_logprobs,
+            rollout.response_mask,
+            self.kl_controller.beta,
         )
         rollout.advantages, rollout.returns = generalized_advantage_estimation(
             rewards, rollout.values, rollout.response_mask, self.args.gamma, self.args.lam
         )
-        rollout.episode_returns = rollout.returns[:, 0] if self.args.risk_return == "shaped" else rollout.scores
+        rollout.episode_returns = (
+            rollout.returns[:, 0] if self.args.risk_return == "shaped" else rollout.scores
+        )
 
     def risk_level(self) -> float:
         """The soft-risk level at the current iteration (``state.global_step`` iterations done so far)."""
@@ -709,7 +728,7 @@ class CVaRPPOTrainer(Trainer):
             f"---\nlibrary_name: transformers\ntags: {json.dumps(self._tag_names + list(kwargs.get('tags') or []))}\n"
             f"---\n\n# {model_name or Path(args.output_dir).name}\n\n"
             f"Fine-tuned with **{self._name}** from hf-ext: PPO whose updates use only the episodes in the lower "
-            f"CVaR tail of the returns, after \"{self._paper['title']}\" "
+            f'CVaR tail of the returns, after "{self._paper["title"]}" '
             f"([arXiv {self._paper['id']}](https://arxiv.org/abs/{self._paper['id']})).\n\n"
             f"- Risk settings: {risk}\n- PPO: {args.num_ppo_epochs} epochs x {args.num_mini_batches} "
             f"minibatches, clip {args.clip_range}, kl_coef {args.kl_coef}, kl_target {args.kl_target}\n"
@@ -727,7 +746,9 @@ def build_cvar_ppo_trainer(
     from hf_ext.utils import import_object
 
     if not launch_args.reward_funcs:
-        raise ValueError("the cvar-ppo recipe must set 'reward_funcs' ('module:function' names or model paths)")
+        raise ValueError(
+            "the cvar-ppo recipe must set 'reward_funcs' ('module:function' names or model paths)"
+        )
     reward_funcs = [name if ":" not in name else import_object(name) for name in launch_args.reward_funcs]
     return CVaRPPOTrainer(
         model=model,

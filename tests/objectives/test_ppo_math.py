@@ -106,7 +106,9 @@ def test_masked_mean_defaults_to_the_count():
 
 def test_adaptive_kl_controller_follows_ziegler_and_round_trips():
     controller = AdaptiveKLController(0.2, target=6.0, horizon=10000)
-    assert controller.update(7.5, n_steps=128) == pytest.approx(0.2 * (1 + 0.2 * 128 / 10000))  # error 0.25 -> 0.2
+    assert controller.update(7.5, n_steps=128) == pytest.approx(
+        0.2 * (1 + 0.2 * 128 / 10000)
+    )  # error 0.25 -> 0.2
     assert controller.update(3.0, n_steps=100) == pytest.approx(0.2 * (1 + 0.2 * 0.0128) * (1 - 0.2 * 0.01))
     restored = AdaptiveKLController(1.0, target=6.0, horizon=10000)
     restored.load_state_dict(controller.state_dict())

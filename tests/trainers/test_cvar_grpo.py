@@ -12,7 +12,13 @@ from hf_ext.testing import prompt_dataset, tiny_causal_lm
 from hf_ext.trainers.cvar_grpo_config import CVaRGRPOConfig
 from hf_ext.trainers.cvar_grpo_trainer import CVaRGRPOTrainer
 
-QUIET = {"report_to": "none", "use_cpu": True, "bf16": False, "disable_tqdm": True, "gradient_checkpointing": False}
+QUIET = {
+    "report_to": "none",
+    "use_cpu": True,
+    "bf16": False,
+    "disable_tqdm": True,
+    "gradient_checkpointing": False,
+}
 
 
 def length_reward(completions, **kwargs):
@@ -57,7 +63,9 @@ def fake_generation(monkeypatch, rewards: list[float], trainer):
         }
 
     monkeypatch.setattr(GRPOTrainer, "_generate_and_score_completions", generate)
-    monkeypatch.setattr(GRPOTrainer, "_calculate_rewards", lambda self, *a: torch.tensor(rewards).unsqueeze(1))
+    monkeypatch.setattr(
+        GRPOTrainer, "_calculate_rewards", lambda self, *a: torch.tensor(rewards).unsqueeze(1)
+    )
 
 
 def test_tail_completions_keep_their_mask_and_the_rest_leave_the_loss(tmp_path, monkeypatch):
@@ -102,7 +110,9 @@ def test_training_follows_the_schedule_and_masked_rows_get_no_gradient(tmp_path)
 
     torch.manual_seed(0)
     trainer.state.global_step = 3
-    batch = trainer._generate_and_score_completions([{"prompt": p} for p in list(prompt_dataset(2)["prompt"]) * 4])
+    batch = trainer._generate_and_score_completions(
+        [{"prompt": p} for p in list(prompt_dataset(2)["prompt"]) * 4]
+    )
     dropped = batch["completion_mask"].sum(dim=1) == 0
     assert dropped.sum() == 6  # 8 completions, 2 kept
 
@@ -112,14 +122,21 @@ def test_training_follows_the_schedule_and_masked_rows_get_no_gradient(tmp_path)
         return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
 
     reference = gradient(batch)
-    corrupted = dict(batch, advantages=torch.where(dropped, torch.full_like(batch["advantages"], 50.0), batch["advantages"]))
+    corrupted = dict(
+        batch,
+        advantages=torch.where(dropped, torch.full_like(batch["advantages"], 50.0), batch["advantages"]),
+    )
     torch.testing.assert_close(gradient(corrupted), reference)
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("alpha", 0.0, "alpha"), ("alpha", 2.0, "alpha"), ("risk_reach_fraction", 0.0, "reach_fraction"),
-     ("risk_warmup_steps", -1, "risk_warmup_steps")],
+    [
+        ("alpha", 0.0, "alpha"),
+        ("alpha", 2.0, "alpha"),
+        ("risk_reach_fraction", 0.0, "reach_fraction"),
+        ("risk_warmup_steps", -1, "risk_warmup_steps"),
+    ],
 )
 def test_config_rejects_bad_values_by_name(tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):

@@ -65,7 +65,9 @@ def reference_ppo_loss(trainer, rollout):
     args = trainer.args
     mask = rollout.response_mask
     rewards, _ = kl_shaped_rewards(rollout.scores, rollout.logprobs, rollout.ref_logprobs, mask, args.kl_coef)
-    advantages, returns = generalized_advantage_estimation(rewards, rollout.values, mask, args.gamma, args.lam)
+    advantages, returns = generalized_advantage_estimation(
+        rewards, rollout.values, mask, args.gamma, args.lam
+    )
     advantages = masked_whiten(advantages, mask)
     logprobs, values = trainer.policy_outputs(trainer.model, rollout)
     policy = clipped_policy_loss(logprobs, rollout.logprobs, advantages, mask, args.clip_range)
@@ -76,7 +78,9 @@ def reference_ppo_loss(trainer, rollout):
 def test_alpha_one_equals_plain_ppo_and_cvar_during_warmup(tmp_path):
     model, tokenizer = tiny_causal_lm("llama", seed=0)
     plain = make_trainer(tmp_path, model=copy.deepcopy(model), tokenizer=tokenizer, alpha=1.0)
-    warm = make_trainer(tmp_path, model=copy.deepcopy(model), tokenizer=tokenizer, alpha=0.25, risk_warmup_steps=4)
+    warm = make_trainer(
+        tmp_path, model=copy.deepcopy(model), tokenizer=tokenizer, alpha=0.25, risk_warmup_steps=4
+    )
     batches = first_batches(plain)
     losses = []
     for trainer in (plain, warm):
@@ -235,7 +239,9 @@ def test_push_to_hub_uploads_the_output_folder(tmp_path, monkeypatch):
             uploads.append(kwargs)
             return "ok"
 
-    monkeypatch.setattr(trainer, "init_hf_repo", lambda **kwargs: setattr(trainer, "hub_model_id", "someone/x"))
+    monkeypatch.setattr(
+        trainer, "init_hf_repo", lambda **kwargs: setattr(trainer, "hub_model_id", "someone/x")
+    )
     monkeypatch.setattr(trainer_module, "hf_api", lambda: FakeApi())
     trainer.push_to_hub()
     folder = tmp_path / "out"
@@ -251,8 +257,14 @@ def test_lora_policy_uses_the_disabled_adapter_as_reference(tmp_path):
     trainer = CVaRPPOTrainer(
         model=model,
         args=CVaRPPOConfig(
-            output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=4, max_new_tokens=6,
-            learning_rate=1e-2, logging_strategy="no", save_strategy="no", **QUIET,
+            output_dir=str(tmp_path / "out"),
+            max_steps=2,
+            per_device_train_batch_size=4,
+            max_new_tokens=6,
+            learning_rate=1e-2,
+            logging_strategy="no",
+            save_strategy="no",
+            **QUIET,
         ),
         processing_class=tokenizer,
         reward_funcs=word_count_reward,
@@ -265,7 +277,9 @@ def test_lora_policy_uses_the_disabled_adapter_as_reference(tmp_path):
     rollout = trainer.make_rollout(first_batches(trainer))
     with torch.no_grad():
         base_logits = base(
-            input_ids=rollout.input_ids, attention_mask=rollout.attention_mask, position_ids=rollout.position_ids
+            input_ids=rollout.input_ids,
+            attention_mask=rollout.attention_mask,
+            position_ids=rollout.position_ids,
         ).logits
     start = rollout.prompt_length - 1
     tokens = rollout.input_ids[:, rollout.prompt_length :]
@@ -279,8 +293,16 @@ def test_lora_policy_uses_the_disabled_adapter_as_reference(tmp_path):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("alpha", 0.0), ("alpha", 1.5), ("risk_reach_fraction", 0.0), ("risk_reach_fraction", 2.0),
-     ("risk_return", "median"), ("num_mini_batches", 3), ("kl_target", -1.0), ("top_p", 0.0)],
+    [
+        ("alpha", 0.0),
+        ("alpha", 1.5),
+        ("risk_reach_fraction", 0.0),
+        ("risk_reach_fraction", 2.0),
+        ("risk_return", "median"),
+        ("num_mini_batches", 3),
+        ("kl_target", -1.0),
+        ("top_p", 0.0),
+    ],
 )
 def test_config_rejects_bad_values_by_name(tmp_path, field, value):
     expected = "reach_fraction" if field == "risk_reach_fraction" else field
@@ -306,7 +328,9 @@ def test_missing_reward_and_unknown_total_steps_are_errors(tmp_path):
     model, tokenizer = tiny_causal_lm("llama", seed=0)
     with pytest.raises(ValueError, match="reward_funcs"):
         CVaRPPOTrainer(
-            model=model, args=CVaRPPOConfig(output_dir=str(tmp_path), **QUIET), processing_class=tokenizer,
+            model=model,
+            args=CVaRPPOConfig(output_dir=str(tmp_path), **QUIET),
+            processing_class=tokenizer,
             train_dataset=prompt_dataset(4),
         )
     trainer = make_trainer(tmp_path, alpha=0.5)
