@@ -82,7 +82,7 @@ def kl_shaped_rewards(
 def generalized_advantage_estimation(
     rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE(gamma, lambda) over each row's masked prefix; returns ``(advantages, returns = advantages + values)``.
+    """GAE(gamma, lambda) over each row's masked prefix; returns ``(advantages, advantages + values)``.
 
     ``delta_t = r_t + gamma * V_{t+1} - V_t`` with ``V`` = 0 after the last masked token, and
     ``A_t = delta_t + gamma * lambda * A_{t+1}``. Outside ``mask`` both outputs are 0.
@@ -115,7 +115,7 @@ def clipped_policy_loss(
     clip_range: float,
     normalizer: float | torch.Tensor | None = None,
 ) -> PolicyLossOutput:
-    """PPO's clipped surrogate ``mean(max(-A * rho, -A * clip(rho, 1 - eps, 1 + eps)))``, ``rho = pi / pi_old``.
+    """PPO's clipped surrogate ``mean(max(-A * rho, -A * clip(rho, 1 - eps, 1 + eps)))``, rho = pi / pi_old.
 
     Also returns the fraction of tokens where clipping was active and the estimate
     ``mean((rho - 1) - log rho)`` of KL(pi_old || pi), both over the masked tokens.

@@ -1,8 +1,8 @@
 """CVaR risk for RLHF (RA-RLHF, Chaudhary et al. 2024): the soft-risk schedule and the tail mask.
 
-Risk-averse RLHF trains only on the episodes whose return lies in the lower ``level`` fraction of the batch.
-``level`` starts at 1 (plain RLHF), and after ``warmup_steps`` falls linearly to ``alpha``, which it reaches at
-step ``ceil(reach_fraction * total_steps)``.
+Risk-averse RLHF trains only on the episodes whose return lies in the lower ``level`` fraction of the
+batch. ``level`` starts at 1 (plain RLHF), and after ``warmup_steps`` falls linearly to ``alpha``, which it
+reaches at step ``ceil(reach_fraction * total_steps)``.
 
 Example:
     >>> import torch
@@ -93,8 +93,9 @@ def cvar_mask(returns: torch.Tensor, level: float, *, gather: bool = True) -> to
 
     ``returns`` has shape ``[B]`` (this process's episodes). Under ``torch.distributed`` the returns of all
     processes are gathered first, the tail is chosen over the whole gathered batch, and this process's slice
-    of the mask is returned (``gather=False`` treats ``returns`` as the whole batch). Exactly that many episodes are kept: among equal returns at the threshold the
-    earlier episode (lower rank, then lower position) wins, so ties never enlarge the tail.
+    of the mask is returned (``gather=False`` treats ``returns`` as the whole batch). Exactly that many
+    episodes are kept: among equal returns at the threshold the earlier episode (lower rank, then lower
+    position) wins, so ties never enlarge the tail.
     NaN returns are rejected.
     """
     if returns.dim() != 1:

@@ -1,5 +1,5 @@
-"""Configuration of :class:`~hf_ext.trainers.cvar_grpo_trainer.CVaRGRPOTrainer`: TRL's GRPO trained on the lower
-CVaR tail of each generation batch (the RA-RLHF soft-risk schedule, Chaudhary et al. 2024).
+"""Configuration of :class:`~hf_ext.trainers.cvar_grpo_trainer.CVaRGRPOTrainer`: TRL's GRPO trained on
+the lower CVaR tail of each generation batch (the RA-RLHF soft-risk schedule, Chaudhary et al. 2024).
 
 Example:
     >>> from hf_ext.trainers.cvar_grpo_config import CVaRGRPOConfig

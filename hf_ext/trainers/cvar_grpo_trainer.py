@@ -2,8 +2,8 @@
 
 Two thin overrides of TRL 1.16 hooks, nothing copied: ``_calculate_rewards`` keeps the rewards TRL gathered
 from all processes, and ``_generate_and_score_completions`` applies the tail mask (from
-:func:`hf_ext.objectives.cvar_mask` at :func:`hf_ext.objectives.soft_risk_level`) to the completion mask and the
-advantages, the way TRL itself drops truncated completions. Everything else is GRPO.
+:func:`hf_ext.objectives.cvar_mask` at :func:`hf_ext.objectives.soft_risk_level`) to the completion mask
+and the advantages, the way TRL itself drops truncated completions. Everything else is GRPO.
 
 Example:
     >>> from hf_ext.testing import prompt_dataset, tiny_causal_lm

@@ -1,5 +1,5 @@
-"""Configuration of :class:`~hf_ext.trainers.cvar_ppo_trainer.CVaRPPOTrainer`: PPO for causal LMs, risk-averse on
-request (RA-RLHF, Chaudhary et al. 2024, arXiv 2501.06911).
+"""Configuration of :class:`~hf_ext.trainers.cvar_ppo_trainer.CVaRPPOTrainer`: PPO for causal LMs,
+risk-averse on request (RA-RLHF, Chaudhary et al. 2024, arXiv 2501.06911).
 
 Example:
     >>> from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
@@ -39,24 +39,25 @@ class CVaRPPOConfig(TrainingArguments):
         risk_warmup_steps (`int`, defaults to 0): PPO iterations with the whole batch before the level falls.
         risk_reach_fraction (`float`, defaults to 0.95): the level reaches ``alpha`` at iteration
             ``ceil(risk_reach_fraction * max_steps)``; in (0, 1].
-        risk_return (`str`, defaults to "shaped"): which return ranks episodes: ``"shaped"`` (the lambda-return
-            of the KL-shaped reward at the first response token, as in the paper) or ``"task"`` (the reward alone).
+        risk_return (`str`, defaults to "shaped"): which return ranks episodes: ``"shaped"`` (the
+            lambda-return of the KL-shaped reward at the first response token, as in the paper) or ``"task"``
+            (the task reward alone).
         num_ppo_epochs (`int`, defaults to 4): passes over each rollout.
         num_mini_batches (`int`, defaults to 1): optimiser steps per pass; must divide the rollout size.
         clip_range (`float`, defaults to 0.2): PPO ratio clipping epsilon, > 0.
         clip_range_value (`float`, defaults to 0.2): value clipping around the rollout values, > 0.
         vf_coef (`float`, defaults to 0.1): weight of the value loss, >= 0.
-        gamma (`float`, defaults to 1.0) and lam (`float`, defaults to 0.95): GAE discount and lambda, in [0, 1].
+        gamma (`float`, defaults to 1.0), lam (`float`, defaults to 0.95): GAE discount and lambda, in [0, 1].
         whiten_advantages (`bool`, defaults to True): standardise advantages over the kept tokens.
         kl_coef (`float`, defaults to 0.2): initial KL penalty beta, >= 0.
-        kl_target (`float` or None, defaults to 6.0): target sequence KL of the adaptive controller; None keeps
-            beta fixed.
+        kl_target (`float` or None, defaults to 6.0): target sequence KL of the adaptive controller; None
+            keeps beta fixed.
         kl_horizon (`float`, defaults to 10000): horizon of the adaptive controller (beta moves by
             ``clip(KL / target - 1, -0.2, 0.2) * batch / horizon`` per iteration).
         max_prompt_length (`int`, defaults to 64): prompts are cut to their last tokens beyond this.
         max_new_tokens (`int`, defaults to 24): response length limit.
-        temperature (`float`, defaults to 1.0), top_k (`int`, defaults to 0 = off), top_p (`float`, defaults to
-            1.0): sampling settings; log-probabilities are taken under the same temperature.
+        temperature (`float`, defaults to 1.0), top_k (`int`, defaults to 0 = off), top_p (`float`,
+            defaults to 1.0): sampling settings; log-probabilities are taken under the same temperature.
         reward_weights (`list[float]` or None): weights of the reward functions (default: all 1).
         trust_remote_code (`bool`, defaults to False): passed when loading reward models from a path.
     """

@@ -65,7 +65,6 @@ from hf_ext.objectives.ppo import (
     clipped_value_loss,
     generalized_advantage_estimation,
     kl_shaped_rewards,
-    masked_mean,
     masked_whiten,
 )
 from hf_ext.objectives.risk import cvar_mask, soft_risk_level
@@ -79,7 +78,8 @@ PAPER = {
     "title": "Risk-Averse Fine-tuning of Large Language Models",
     "id": "2501.06911",
     "citation": (
-        "@inproceedings{chaudhary2024riskaverse,\n  title={Risk-Averse Fine-tuning of Large Language Models},\n"
+        "@inproceedings{chaudhary2024riskaverse,\n"
+        "  title={Risk-Averse Fine-tuning of Large Language Models},\n"
         "  author={Chaudhary, Sapana and Dinesha, Ujwal and Kalathil, Dileep and Shakkottai, Srinivas},\n"
         "  booktitle={NeurIPS},\n  year={2024}\n}"
     ),
@@ -93,8 +93,8 @@ def is_peft_model(model: nn.Module) -> bool:
 class PolicyAndValue(nn.Module):
     """The trained modules in one: a causal-LM policy and a value head.
 
-    The head reads the last hidden state of ``value_backbone`` (a separate model) or, when that is None, of the
-    policy itself (a value head on the policy, sharing its body). ``forward`` returns the logits and the
+    The head reads the last hidden state of ``value_backbone`` (a separate model) or, when that is None, of
+    the policy itself (a value head on the policy, sharing its body). ``forward`` returns the logits and the
     per-position values.
     """
 
@@ -139,7 +139,7 @@ class PolicyAndValue(nn.Module):
         return output.logits, values
 
     def value_state_dict(self) -> dict[str, torch.Tensor]:
-        """The value side's weights (head, and the separate backbone if any), for ``value_model.safetensors``."""
+        """The value side's weights (head, and any separate backbone), for ``value_model.safetensors``."""
         names = ("value_head.", "value_backbone.")
         return {k: v.detach().contiguous() for k, v in self.state_dict().items() if k.startswith(names)}
 
@@ -293,7 +293,8 @@ class CVaRPPOTrainer(Trainer):
         weights = args.reward_weights or [1.0] * len(self.reward_funcs)
         if len(weights) != len(self.reward_funcs):
             raise ValueError(
-                f"reward_weights has {len(weights)} entries but there are {len(self.reward_funcs)} reward functions"
+                f"reward_weights has {len(weights)} entries but there are {len(self.reward_funcs)} "
+                "reward functions"
             )
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
         self.kl_controller = AdaptiveKLController(args.kl_coef, args.kl_target, args.kl_horizon)
@@ -559,10 +560,10 @@ class CVaRPPOTrainer(Trainer):
     def ppo_update(self, model: nn.Module, rollout: Rollout) -> torch.Tensor:
         """``num_ppo_epochs`` passes of ``num_mini_batches`` optimiser steps over the rollout.
 
-        Each minibatch runs in micro-batches of ``per_device_train_batch_size`` rows whose losses are normalised
-        by the minibatch's kept-token count, so accumulation gives the gradient of the whole minibatch. Every
-        optimiser step but the last happens here; the Trainer's loop takes the last one (clipping, scheduler,
-        logging and checkpointing stay the Trainer's).
+        Each minibatch runs in micro-batches of ``per_device_train_batch_size`` rows whose losses are
+        normalised by the minibatch's kept-token count, so accumulation gives the gradient of the whole
+        minibatch. Every optimiser step but the last happens here; the Trainer's loop takes the last one
+        (clipping, scheduler, logging and checkpointing stay the Trainer's).
         """
         minibatch_size = len(rollout) // self.args.num_mini_batches
         generator = torch.Generator().manual_seed(self.args.seed + self.state.global_step)
@@ -619,7 +620,7 @@ class CVaRPPOTrainer(Trainer):
         self.optimizer.zero_grad(set_to_none=True)
 
     def kept_kl(self, rollout: Rollout) -> float:
-        """Mean sequence KL (sum over tokens of log pi - log pi_ref) over the kept episodes of all processes."""
+        """Mean sequence KL (sum over tokens of log pi - log pi_ref) over kept episodes of all processes."""
         sums = torch.stack([(rollout.kl * rollout.loss_mask).sum(), rollout.keep.sum().float()])
         total_kl, kept = self.accelerator.reduce(sums, "sum").tolist()
         return total_kl / max(kept, 1.0)
@@ -666,8 +667,8 @@ class CVaRPPOTrainer(Trainer):
     # ---------------------------------------------------------------------------------- saving and resuming
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        """Policy via ``save_pretrained`` (an adapter for PEFT), value weights and trainer state as safetensors
-        and JSON, the tokenizer, and ``training_args.json``. No pickle."""
+        """Policy via ``save_pretrained`` (an adapter for PEFT), value weights and trainer state as
+        safetensors and JSON, the tokenizer, and ``training_args.json``. No pickle."""
         from safetensors.torch import save_file
 
         output_dir = output_dir or self.args.output_dir
@@ -712,7 +713,7 @@ class CVaRPPOTrainer(Trainer):
         self.kl_controller.load_state_dict(state["kl_controller"])
 
     def create_model_card(self, model_name: str | None = None, **kwargs: Any) -> None:
-        """``README.md`` in ``output_dir`` naming the method, its paper, the risk settings and last metrics."""
+        """``README.md`` in ``output_dir``: the method, its paper, the risk settings and the last metrics."""
         if not self.is_world_process_zero():
             return
         from huggingface_hub import ModelCard
@@ -723,12 +724,13 @@ class CVaRPPOTrainer(Trainer):
             f"alpha={args.alpha}, risk_warmup_steps={args.risk_warmup_steps}, "
             f"risk_reach_fraction={args.risk_reach_fraction}, risk_return={args.risk_return!r}"
         )
+        tags = self._tag_names + list(kwargs.get("tags") or [])
         metric_lines = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(last.items())) or "| (none) | |"
         text = (
-            f"---\nlibrary_name: transformers\ntags: {json.dumps(self._tag_names + list(kwargs.get('tags') or []))}\n"
+            f"---\nlibrary_name: transformers\ntags: {json.dumps(tags)}\n"
             f"---\n\n# {model_name or Path(args.output_dir).name}\n\n"
-            f"Fine-tuned with **{self._name}** from hf-ext: PPO whose updates use only the episodes in the lower "
-            f'CVaR tail of the returns, after "{self._paper["title"]}" '
+            f"Fine-tuned with **{self._name}** from hf-ext: PPO whose updates use only the episodes in the "
+            f'lower CVaR tail of the returns, after "{self._paper["title"]}" '
             f"([arXiv {self._paper['id']}](https://arxiv.org/abs/{self._paper['id']})).\n\n"
             f"- Risk settings: {risk}\n- PPO: {args.num_ppo_epochs} epochs x {args.num_mini_batches} "
             f"minibatches, clip {args.clip_range}, kl_coef {args.kl_coef}, kl_target {args.kl_target}\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def cvar_ppo_step(workdir: Path) -> list[str]:
-    """Four CVaR-PPO iterations of the offline reference LM on VADER sentiment; report reward and kept share."""
+    """Four CVaR-PPO iterations of the offline reference LM on VADER sentiment; reward and kept share."""
     from hf_ext.quickstart import recipe_path
     from hf_ext.trainers.launch import train_from_recipe
 

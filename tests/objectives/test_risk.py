@@ -18,7 +18,7 @@ from hf_ext.objectives.risk import tail_size, value_at_risk
 
 
 def test_schedule_matches_the_papers_worked_example():
-    # B 128, alpha 0.4, n 30, M 194, rho 0.95 -> ceil(rho M) = 185; at m = 100, alpha' = ceil(128 * level) = 94
+    # B 128, alpha 0.4, n 30, M 194, rho 0.95 -> ceil(rho M) = 185; at m = 100, alpha' = 94 episodes
     level = soft_risk_level(100, alpha=0.4, warmup_steps=30, total_steps=194, reach_fraction=0.95)
     assert level == pytest.approx(1 - 0.6 * 70 / 155)
     assert tail_size(level, 128) == 94
