@@ -2,10 +2,10 @@
 
 Policy: ``hf_ext.testing.reference_lm()`` (4M-parameter Llama trained on prose). Prompts: the first words of
 held-out paragraphs; training and test sets both over-sample openings with negative sentiment (half of the
-training prompts; every such opening of the test half), which tend to lead to negative continuations. Reward: VADER compound sentiment of the continuation (``hf_ext.rewards``). For every
-method and seed we report, on separate held-out test prompts: mean reward, tail reward (mean reward on the
-test prompts whose own sentiment score is negative, the paper's definition of the tail) and perplexity of
-the trained policy on held-out prose.
+training prompts; every such opening of the test half), which tend to lead to negative continuations.
+Reward: VADER compound sentiment of the continuation (``hf_ext.rewards``). For every method and seed we
+report, on separate held-out test prompts: mean reward, tail reward (mean reward on the test prompts whose
+own sentiment score is negative, the paper's definition of the tail) and perplexity of the trained policy on held-out prose.
 
     python benchmarks/bench_cvar_miniature.py [--seeds 3] [--steps 24]
 
@@ -160,7 +160,8 @@ def main() -> None:
         "steps": options.steps, "seeds": options.seeds, "train_prompts": len(train_prompts),
         "test_prompts": len(test_prompts), "tail_prompts": sum(s < 0 for s in test_scores),
         "batch": 16, "max_new_tokens": 12, "alpha": 0.4, "risk_warmup_steps": options.steps // 4,
-        "risk_reach_fraction": 0.75, "learning_rate": 2e-4, "wall_seconds": round(time.perf_counter() - started),
+        "risk_reach_fraction": 0.75, "learning_rate": 2e-4,
+        "wall_seconds": round(time.perf_counter() - started),
     }  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"settings": settings, "runs": results}, indent=2), encoding="utf-8")
