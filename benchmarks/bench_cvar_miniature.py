@@ -5,7 +5,8 @@ held-out paragraphs; training and test sets both over-sample openings with negat
 training prompts; every such opening of the test half), which tend to lead to negative continuations.
 Reward: VADER compound sentiment of the continuation (``hf_ext.rewards``). For every method and seed we
 report, on separate held-out test prompts: mean reward, tail reward (mean reward on the test prompts whose
-own sentiment score is negative, the paper's definition of the tail) and perplexity of the trained policy on held-out prose.
+own sentiment score is negative, the paper's definition of the tail) and perplexity of the trained
+policy on held-out prose.
 
     python benchmarks/bench_cvar_miniature.py [--seeds 3] [--steps 24]
 
