@@ -338,3 +338,29 @@ def test_missing_reward_and_unknown_total_steps_are_errors(tmp_path):
     trainer.state.global_step = 3
     with pytest.raises(ValueError, match="total_steps"):
         trainer.risk_level()
+
+
+def test_bf16_and_a_separate_value_model_train(tmp_path):
+    model, tokenizer = tiny_causal_lm("llama", seed=0)
+    value_model, _ = tiny_causal_lm("llama", seed=1, num_hidden_layers=1)
+    trainer = CVaRPPOTrainer(
+        model=model,
+        args=CVaRPPOConfig(
+            output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=4, max_new_tokens=4,
+            bf16=True, logging_steps=1, save_strategy="no", **QUIET,
+        ),
+        processing_class=tokenizer,
+        reward_funcs=word_count_reward,
+        train_dataset=prompt_dataset(8),
+        value_model=value_model,
+    )  # fmt: skip
+    before = trainer.model.value_backbone.model.layers[0].mlp.up_proj.weight.detach().clone()
+    trainer.train()
+    logs = [log for log in trainer.state.log_history if "loss/value" in log]
+    assert len(logs) == 1 and all(math.isfinite(log["loss/value"]) for log in logs)
+    assert not torch.equal(before, trainer.model.value_backbone.model.layers[0].mlp.up_proj.weight)
+    trainer.save_model(str(tmp_path / "saved"))
+    from safetensors.torch import load_file
+
+    saved = load_file(tmp_path / "saved" / "value_model.safetensors")
+    assert "value_head.weight" in saved and any(key.startswith("value_backbone.") for key in saved)
