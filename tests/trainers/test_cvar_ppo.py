@@ -347,7 +347,7 @@ def test_bf16_and_a_separate_value_model_train(tmp_path):
         model=model,
         args=CVaRPPOConfig(
             output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=4, max_new_tokens=4,
-            bf16=True, logging_steps=1, save_strategy="no", **QUIET,
+            num_ppo_epochs=1, bf16=True, logging_steps=1, save_strategy="no", **QUIET,
         ),
         processing_class=tokenizer,
         reward_funcs=word_count_reward,
