@@ -126,6 +126,11 @@ class CVaRPPOConfig(TrainingArguments):
         for name, ok, allowed in checks:
             if not ok:
                 raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
+        if str(getattr(self.eval_strategy, "value", self.eval_strategy)) != "no":
+            raise ValueError(
+                "eval_strategy must be 'no': CVaR-PPO has no evaluation loop; evaluate the saved policy "
+                "(e.g. with hf-ext eval or lm-eval)"
+            )
         if self.remove_unused_columns:
             raise ValueError(
                 "remove_unused_columns must be False for CVaR-PPO (the prompts must reach the trainer)"

@@ -302,6 +302,7 @@ def test_lora_policy_uses_the_disabled_adapter_as_reference(tmp_path):
         ("num_mini_batches", 3),
         ("kl_target", -1.0),
         ("top_p", 0.0),
+        ("eval_strategy", "steps"),
     ],
 )
 def test_config_rejects_bad_values_by_name(tmp_path, field, value):
