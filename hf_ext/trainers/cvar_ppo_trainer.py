@@ -344,14 +344,14 @@ class CVaRPPOTrainer(Trainer):
                 )
             elif isinstance(func, PreTrainedModel):
                 tokenizers.append(AutoTokenizer.from_pretrained(func.config._name_or_path))
-            if tokenizers[-1] is not None and tokenizers[-1].pad_token is None:
-                tokenizers[-1].pad_token = tokenizers[-1].eos_token
             elif callable(func):
                 tokenizers.append(None)
             else:
                 raise TypeError(f"reward function {func!r} is neither a callable, a model nor a path")
             if isinstance(func, nn.Module):
                 func.eval().requires_grad_(False)
+                if tokenizers[-1].pad_token is None:
+                    tokenizers[-1].pad_token = tokenizers[-1].eos_token
             loaded.append(func)
         return loaded, tokenizers
 

@@ -365,3 +365,22 @@ def test_bf16_and_a_separate_value_model_train(tmp_path):
 
     saved = load_file(tmp_path / "saved" / "value_model.safetensors")
     assert "value_head.weight" in saved and any(key.startswith("value_backbone.") for key in saved)
+
+
+def test_reward_model_path_scores_prompt_plus_completion(tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from hf_ext.testing import tiny_config
+
+    _, tokenizer = tiny_causal_lm("llama", seed=0)
+    reward_model = AutoModelForSequenceClassification.from_config(tiny_config("llama", num_labels=1))
+    reward_model.config.pad_token_id = tokenizer.pad_token_id
+    reward_model.save_pretrained(tmp_path / "rm")
+    tokenizer.save_pretrained(tmp_path / "rm")
+    trainer = make_trainer(tmp_path, reward=str(tmp_path / "rm"))
+    torch.manual_seed(0)
+    rollout = trainer.make_rollout(first_batches(trainer))
+    texts = [p + c for p, c in zip(rollout.prompts, rollout.completions)]
+    with torch.no_grad():
+        expected = reward_model.eval()(**tokenizer(texts, padding=True, return_tensors="pt")).logits[:, 0]
+    torch.testing.assert_close(rollout.scores, expected)
