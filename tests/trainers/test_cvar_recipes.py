@@ -8,12 +8,24 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from hf_ext.quickstart import recipe_path
 from hf_ext.registry import get_trainer
 from hf_ext.trainers.launch import build_from_recipe
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from threads, and on a shared 2-core machine threads fight: use one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 TINY = ["--model_name_or_path", "hf-ext-testing:tiny-llama", "--max_steps", "1", "--disable_tqdm", "true"]
 
 
@@ -54,7 +66,7 @@ def test_recipe_errors_name_the_problem(tmp_path):
 
 
 def test_cli_trains_and_saves_without_pickle(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable,
         "-m",
