@@ -17,7 +17,8 @@ Example:
     ...                       use_cpu=True, bf16=False, disable_tqdm=True, logging_strategy="no")
     >>> trainer = CVaRGRPOTrainer(model=model, reward_funcs=short, args=args, processing_class=tokenizer,
     ...                           train_dataset=prompt_dataset(8))
-    >>> _ = trainer.train()
+    >>> _ = trainer.train()  # doctest: +ELLIPSIS
+    {'train_runtime': ...}
     >>> trainer.state.global_step
     2
 """

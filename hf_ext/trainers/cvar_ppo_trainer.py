@@ -28,7 +28,8 @@ Example:
     ...                      disable_tqdm=True, logging_strategy="no")
     >>> trainer = CVaRPPOTrainer(model=model, args=args, processing_class=tokenizer,
     ...                          reward_funcs=short_words, train_dataset=prompt_dataset(8))
-    >>> _ = trainer.train()
+    >>> _ = trainer.train()  # doctest: +ELLIPSIS
+    {'train_runtime': ...}
     >>> trainer.state.global_step
     2
 """
