@@ -393,3 +393,19 @@ def test_reward_model_path_scores_prompt_plus_completion(tmp_path):
     with torch.no_grad():
         expected = reward_model.eval()(**tokenizer(texts, padding=True, return_tensors="pt")).logits[:, 0]
     torch.testing.assert_close(rollout.scores, expected)
+
+
+def test_gradient_accumulation_makes_one_rollout_of_all_micro_batches(tmp_path):
+    trainer = make_trainer(
+        tmp_path, per_device_train_batch_size=2, gradient_accumulation_steps=2, max_steps=2
+    )
+    sizes, original = [], trainer.make_rollout
+
+    def recording(batches):
+        rollout = original(batches)
+        sizes.append(len(rollout))
+        return rollout
+
+    trainer.make_rollout = recording
+    trainer.train()
+    assert trainer.state.global_step == 2 and sizes == [4, 4]
