@@ -1,6 +1,7 @@
 """Speed of the risk mechanism: CVaR-PPO step time / PPO step time (target <= 1.02), same process.
 
-Both runs use the same model, data and settings; CVaR-PPO (alpha 0.4, past its warm-up) still computes
+Both runs use the same model, data and settings, and every response has exactly 12 tokens (EOS is blocked
+before that), so both trainers do the same arithmetic; CVaR-PPO (alpha 0.4, past its warm-up) still computes
 every episode and only masks, so the difference is the cost of ranking, masking and the extra reductions.
 The two trainers alternate in several rounds and we report the ratio of median step times.
 
@@ -48,7 +49,8 @@ def step_times(alpha: float, steps: int, workdir: str) -> list[float]:
     model, tokenizer = reference_lm()
     args = CVaRPPOConfig(
         output_dir=workdir, max_steps=steps, per_device_train_batch_size=16, num_ppo_epochs=2,
-        num_mini_batches=2, max_new_tokens=12, alpha=alpha, risk_warmup_steps=0, risk_reach_fraction=0.01,
+        num_mini_batches=2, max_new_tokens=12, min_new_tokens=12, alpha=alpha, risk_warmup_steps=0,
+        risk_reach_fraction=0.01,
         report_to="none", use_cpu=True, disable_tqdm=True, save_strategy="no", logging_strategy="no", seed=0,
     )  # fmt: skip
     timer = StepTimer()
@@ -74,7 +76,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratio = medians["CVaR-PPO (alpha=0.4)"] / medians["PPO (alpha=1)"]
     result = {"median_step_seconds": medians, "ratio_cvar_over_ppo": ratio, "step_seconds": times,
-              "settings": {**vars(options), "batch": 16, "max_new_tokens": 12, "threads": 1}}  # fmt: skip
+              "settings": {**vars(options), "batch": 16, "new_tokens": 12, "threads": 1}}  # fmt: skip
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print("| trainer | median step (s) | steps timed |\n|---|---|---|")

@@ -56,6 +56,7 @@ class CVaRPPOConfig(TrainingArguments):
             ``clip(KL / target - 1, -0.2, 0.2) * batch / horizon`` per iteration).
         max_prompt_length (`int`, defaults to 64): prompts are cut to their last tokens beyond this.
         max_new_tokens (`int`, defaults to 24): response length limit.
+        min_new_tokens (`int`, defaults to 0): EOS cannot end a response before this many tokens.
         temperature (`float`, defaults to 1.0), top_k (`int`, defaults to 0 = off), top_p (`float`,
             defaults to 1.0): sampling settings; log-probabilities are taken under the same temperature.
         reward_weights (`list[float]` or None): weights of the reward functions (default: all 1).
@@ -89,6 +90,7 @@ class CVaRPPOConfig(TrainingArguments):
     kl_horizon: float = field(default=10000.0, metadata={"help": "Adaptive KL controller horizon."})
     max_prompt_length: int = field(default=64, metadata={"help": "Prompt tokens kept (the last ones)."})
     max_new_tokens: int = field(default=24, metadata={"help": "Maximum response tokens."})
+    min_new_tokens: int = field(default=0, metadata={"help": "Minimum response tokens (EOS blocked before)."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature."})
     top_k: int = field(default=0, metadata={"help": "Top-k sampling (0 = off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling threshold."})
@@ -119,6 +121,7 @@ class CVaRPPOConfig(TrainingArguments):
             ("kl_horizon", self.kl_horizon > 0, "> 0"),
             ("max_prompt_length", self.max_prompt_length >= 1, ">= 1"),
             ("max_new_tokens", self.max_new_tokens >= 1, ">= 1"),
+            ("min_new_tokens", 0 <= self.min_new_tokens <= self.max_new_tokens, "in [0, max_new_tokens]"),
             ("temperature", self.temperature > 0, "> 0"),
             ("top_k", self.top_k >= 0, ">= 0"),
             ("top_p", 0 < self.top_p <= 1, "in (0, 1]"),

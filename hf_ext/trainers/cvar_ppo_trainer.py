@@ -319,6 +319,7 @@ class CVaRPPOTrainer(Trainer):
                 func.to(self.accelerator.device)
         self.generation_config = GenerationConfig(
             max_new_tokens=args.max_new_tokens,
+            min_new_tokens=args.min_new_tokens,
             do_sample=True,
             temperature=args.temperature,
             top_k=args.top_k,

@@ -404,6 +404,7 @@ def test_gradient_accumulation_makes_one_rollout_of_all_micro_batches(tmp_path):
     def recording(batches):
         rollout = original(batches)
         sizes.append(len(rollout))
+        assert rollout.response_mask.shape[1] == 6 and rollout.response_mask.all()  # EOS blocked until 6
         return rollout
 
     trainer.make_rollout = recording
