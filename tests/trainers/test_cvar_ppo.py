@@ -395,10 +395,11 @@ def test_reward_model_path_scores_prompt_plus_completion(tmp_path):
     torch.testing.assert_close(rollout.scores, expected)
 
 
-def test_gradient_accumulation_makes_one_rollout_of_all_micro_batches(tmp_path):
+def test_gradient_accumulation_makes_one_rollout_and_generation_follows_the_config(tmp_path):
     trainer = make_trainer(
-        tmp_path, per_device_train_batch_size=2, gradient_accumulation_steps=2, max_steps=2
+        tmp_path, per_device_train_batch_size=2, gradient_accumulation_steps=2, max_steps=2, min_new_tokens=6
     )
+    assert trainer.generation_config.min_new_tokens == 6 and trainer.generation_config.max_new_tokens == 6
     sizes, original = [], trainer.make_rollout
 
     def recording(batches):
