@@ -33,6 +33,10 @@ _EXPORTS: dict[str, str] = {
     "AdaptiveDPOTrainer": "hf_ext.trainers.adaptive_dpo_trainer",
     "AdaptiveRewardConfig": "hf_ext.trainers.adaptive_reward_config",
     "AdaptiveRewardTrainer": "hf_ext.trainers.adaptive_reward_trainer",
+    "CVaRPPOConfig": "hf_ext.trainers.cvar_ppo_config",
+    "CVaRPPOTrainer": "hf_ext.trainers.cvar_ppo_trainer",
+    "CVaRGRPOConfig": "hf_ext.trainers.cvar_grpo_config",
+    "CVaRGRPOTrainer": "hf_ext.trainers.cvar_grpo_trainer",
 }
 
 __all__ = sorted(_EXPORTS)
