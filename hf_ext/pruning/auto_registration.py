@@ -1,7 +1,7 @@
-"""Make ``AutoConfig`` / ``AutoModelForCausalLM`` know hf-ext's pruned-model classes once ``hf_ext`` is imported.
+"""Make ``AutoConfig`` / ``AutoModelForCausalLM`` know hf-ext's pruned-model classes after ``import hf_ext``.
 
-Importing the Auto classes costs seconds (torch, transformers' modeling utilities), more than ``import hf_ext``
-may take. So ``import hf_ext`` only installs an import hook: the classes of
+Importing the Auto classes costs seconds (torch, transformers' modeling utilities), more than
+``import hf_ext`` may take. So ``import hf_ext`` only installs an import hook: the classes of
 :mod:`hf_ext.pruning.modeling_hfx_slim` are registered right after transformers' ``modeling_auto`` module has
 been executed (or immediately, if it was imported before hf_ext). Nothing is imported that the user's own
 ``from transformers import AutoModelForCausalLM`` would not import anyway, apart from four modeling files.
@@ -23,7 +23,7 @@ TRIGGER_MODULE = "transformers.models.auto.modeling_auto"
 
 
 def register_slim_classes() -> None:
-    """Register every ``Slim*Config`` and ``Slim*ForCausalLM`` with transformers' Auto classes (idempotent)."""
+    """Register every ``Slim*Config`` and ``Slim*ForCausalLM`` with the Auto classes (idempotent)."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING, AutoConfig
     from transformers.models.auto.modeling_auto import AutoModelForCausalLM
 

@@ -21,10 +21,10 @@ from transformers import LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
 
 
 class _SlimConfigMixin:
-    """Allows global reads of per-layer attributes (they return the source model's value) and pins ``head_dim``.
+    """Allows global reads of per-layer attributes (they give the source model's value); pins ``head_dim``.
 
-    ``head_dim`` must be global: a layer with fewer heads keeps the source head size, while architectures that
-    derive it as ``hidden_size // num_attention_heads`` would otherwise compute it from the layer's head count.
+    ``head_dim`` must be global: a layer with fewer heads keeps the source head size, while architectures
+    that derive it as ``hidden_size // num_attention_heads`` would compute it from the layer's head count.
     """
 
     def __post_init__(self, **kwargs):

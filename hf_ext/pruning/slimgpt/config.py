@@ -105,7 +105,7 @@ class SlimGPTConfig:
         return "slimgpt"
 
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``slimgpt_config.json`` (this config plus ``extra``, e.g. per-layer sizes) into ``directory``."""
+        """Write ``slimgpt_config.json`` (this config plus ``extra``, e.g. layer sizes) into ``directory``."""
         path = Path(directory) / CONFIG_FILE
         path.write_text(json.dumps({**self.to_dict(), **(extra or {})}, indent=2) + "\n", encoding="utf-8")
         return path

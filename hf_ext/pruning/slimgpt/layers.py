@@ -1,7 +1,8 @@
-"""Decoder-layer surgery for q/k/v/o + gate/up/down layouts: shapes, Hessians of inputs, removing heads/channels.
+"""Decoder-layer surgery for q/k/v/o + gate/up/down layouts: shapes, input Hessians, removing heads/channels.
 
 A *unit* of attention is what can be removed while the layer stays a valid attention layer: one head for
-multi-head attention, a whole KV group (a KV head and the query heads that read it) for grouped-query attention.
+multi-head attention, a whole KV group (a KV head and the query heads that read it) for grouped-query
+attention.
 Transformers maps query head ``j`` to KV head ``j // group_size``, so KV group ``g`` owns query heads
 ``g·s … g·s + s − 1`` and the contiguous ``o_proj`` input columns of those heads.
 
@@ -123,7 +124,7 @@ def input_hessian(
 
 
 def _shrunk_linear(linear: nn.Linear, rows: torch.Tensor | None, columns: torch.Tensor | None, weight=None):
-    """A new ``nn.Linear`` keeping ``rows`` (outputs) and ``columns`` (inputs) of ``weight`` (default: its own)."""
+    """A new ``nn.Linear`` keeping ``rows`` (outputs) and ``columns`` (inputs) of ``weight`` (or its own)."""
     weight = linear.weight if weight is None else weight
     if rows is not None:
         weight = weight[rows]
@@ -190,7 +191,7 @@ def remove_mlp_channels(
 
 
 def resize_layer(layer: nn.Module, sizes: dict[str, int]) -> None:
-    """Give a layer the module shapes of ``sizes`` (weights are overwritten afterwards, e.g. from a checkpoint)."""
+    """Give a layer the module shapes of ``sizes`` (its weights are then overwritten from a checkpoint)."""
     num_units, heads_per_unit, head_dim = attention_units(layer)
     remove_attention_units(
         layer, list(range(sizes["num_key_value_heads"], num_units)), layer.self_attn.o_proj.weight

@@ -1,16 +1,16 @@
 """Optimal Brain Surgeon (OBS) for removing input columns of a linear layer, as SlimGPT uses it.
 
-Notation: a linear layer ``W`` (rows = outputs, columns = inputs) sees calibration inputs ``X`` (columns = tokens);
-``H = 2 X Xᵀ / N``. Removing a set ``S`` of input columns and re-fitting the others to keep ``W X`` changes the
-mean squared output error ``||ΔW X||² / N`` by the OBS error, which every function here reports:
+Notation: a linear layer ``W`` (rows = outputs, columns = inputs) sees calibration inputs ``X`` (columns =
+tokens); ``H = 2 X Xᵀ / N``. Removing a set ``S`` of input columns and re-fitting the others to keep ``W X``
+changes the mean squared output error ``||ΔW X||² / N`` by the OBS error, which every function here reports:
 
     E(S) = ½ Σ_rows W[r, S] (H⁻¹[S, S])⁻¹ W[r, S]ᵀ,   compensation ΔW = −W[:, S] (H⁻¹[S, S])⁻¹ H⁻¹[S, :].
 
 For one column this is SlimGPT's ``W[:, p]² / [H⁻¹]_pp`` (up to the constant ½). Removing the columns of ``S``
-one by one with single-column OBS updates (:func:`sequential_obs_removal`, the reference) gives the same error
-and weights as the joint formula (:func:`remove_columns`). :func:`group_errors` gets every head's joint error at
-once from a batched Cholesky factor of the head's diagonal block of ``H⁻¹`` (SlimGPT's grouped Cholesky
-decomposition); the squares of the factor's diagonal are the sequential OBS denominators.
+one by one with single-column OBS updates (:func:`sequential_obs_removal`, the reference) gives the same
+error and weights as the joint formula (:func:`remove_columns`). :func:`group_errors` gets every head's joint
+error at once from a batched Cholesky factor of the head's diagonal block of ``H⁻¹`` (SlimGPT's grouped
+Cholesky decomposition); the squares of the factor's diagonal are the sequential OBS denominators.
 
 Example:
     >>> import torch
@@ -28,7 +28,7 @@ import torch
 
 
 def damped_hessian(hessian: torch.Tensor, damping: float) -> torch.Tensor:
-    """A float32 copy of ``H`` with dead inputs (zero diagonal) set to 1 and ``damping · mean(diag H)`` added."""
+    """A float32 copy of ``H``: dead inputs (zero diagonal) set to 1, ``damping · mean(diag H)`` added."""
     damped = hessian.detach().to(torch.float32).clone()
     diagonal = damped.diagonal()
     dead = diagonal == 0
@@ -38,7 +38,7 @@ def damped_hessian(hessian: torch.Tensor, damping: float) -> torch.Tensor:
 
 
 def inverse_hessian(hessian: torch.Tensor) -> torch.Tensor:
-    """``H⁻¹`` through a Cholesky factor; adds growing jitter to the diagonal if ``H`` is not positive definite."""
+    """``H⁻¹`` through a Cholesky factor; adds growing jitter if ``H`` is not positive definite."""
     jitter = 0.0
     scale = hessian.diagonal().mean().item()
     identity = torch.eye(hessian.shape[0], dtype=hessian.dtype, device=hessian.device)

@@ -1,4 +1,4 @@
-"""``SlimGPTPruner``: Optimum-style, layer-by-layer structured pruning that saves a model ``from_pretrained`` loads.
+"""``SlimGPTPruner``: Optimum-style, layer-by-layer structured pruning; the saved model loads anywhere.
 
 Per decoder layer, in order, with inputs recomputed through the already-pruned layers:
 
@@ -8,7 +8,7 @@ Per decoder layer, in order, with inputs recomputed through the already-pruned l
    and OBS compensation; drop their gate/up rows;
 3. run the pruned layer to get the next layer's inputs.
 
-Only the layer being pruned is moved to ``config.device``, so a model kept on the CPU can be pruned on one GPU.
+Only the layer being pruned is moved to ``config.device``: a model kept on the CPU is pruned on one GPU.
 With ``checkpoint_dir``, each finished layer and the next layer's inputs are saved, and a rerun with the same
 arguments resumes after the last finished layer.
 
@@ -200,7 +200,7 @@ class SlimGPTPruner:
     def _prune_layer(
         self, index: int, plan: LayerPlan, batches: list[list[Any]], device: torch.device
     ) -> None:
-        """Prune layer ``index`` as planned and replace each batch's hidden states with the layer's outputs."""
+        """Prune layer ``index`` as planned; replace each batch's hidden states with the layer's outputs."""
         layer = self.layers[index]
         home = next(layer.parameters()).device
         layer.to(device)
@@ -296,7 +296,7 @@ class SlimGPTPruner:
         atomic_write_text(directory / PROGRESS_FILE, json.dumps(progress, indent=2))
 
     def _resume(self, directory: Path, batches: list[list[Any]], plans) -> int:
-        """Load finished layers and the next layer's inputs from ``directory``; the first layer still to do."""
+        """Load finished layers and the next layer's inputs from ``directory``; return the next layer."""
         progress_file = directory / PROGRESS_FILE
         if not progress_file.exists():
             return 0

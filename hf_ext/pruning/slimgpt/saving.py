@@ -1,10 +1,10 @@
 """Turn a pruned model into its loadable per-layer form, save it, and write its model card.
 
-The saved folder holds a standard config of the source architecture with ``model_type`` ``hfx_slim_<type>`` and
-the per-layer sizes in ``per_layer_config``; ``model.safetensors``; the tokenizer; ``slimgpt_config.json`` (the
-run's settings, per-layer sizes, parameter counts, perplexities); ``README.md`` (the model card); and
-``configuration_hfx_slim.py`` + ``modeling_hfx_slim.py`` with an ``auto_map``, so plain transformers loads it
-with ``trust_remote_code=True`` while hf-ext users need no remote code.
+The saved folder holds a standard config of the source architecture with ``model_type``
+``hfx_slim_<type>`` and the per-layer sizes in ``per_layer_config``; ``model.safetensors``; the tokenizer;
+``slimgpt_config.json`` (the run's settings, per-layer sizes, parameter counts, perplexities); ``README.md``
+(the model card); and ``configuration_hfx_slim.py`` + ``modeling_hfx_slim.py`` with an ``auto_map``, so
+plain transformers loads it with ``trust_remote_code=True`` while hf-ext users need no remote code.
 
 Example:
     >>> from hf_ext.pruning.slimgpt.saving import check_save_dir
@@ -94,17 +94,19 @@ def model_card(summary: dict[str, Any], base_model: str | None) -> str:
         "",
         f"# {Path(base_model).name if base_model else 'model'} pruned with {method}",
         "",
-        f"Structurally pruned with [hf-ext](https://github.com/) `{method}` ({PAPER}, {PAPER_URL}).",
+        f"Structurally pruned with hf-ext's `{method}` pruner ({PAPER}, {PAPER_URL}).",
         "Load with `AutoModelForCausalLM.from_pretrained(path)` after `import hf_ext`, or with "
         "`trust_remote_code=True` without hf-ext.",
         "",
         f"- parameters: {params_before:,} → {params_after:,} ({1 - params_after / params_before:.1%} fewer)",
-        f"- decoder parameters removed: {summary['achieved_sparsity']:.1%} (target {summary['config']['sparsity']:.1%})",
+        f"- decoder parameters removed: {summary['achieved_sparsity']:.1%} "
+        f"(target {summary['config']['sparsity']:.1%})",
     ]
     perplexity = summary.get("perplexity")
     if perplexity:
         lines.append(
-            f"- perplexity ({perplexity['texts']}): {perplexity['before']:.2f} dense → {perplexity['after']:.2f} pruned"
+            f"- perplexity ({perplexity['texts']}): {perplexity['before']:.2f} dense → "
+            f"{perplexity['after']:.2f} pruned"
         )
     else:
         lines.append("- perplexity: not measured")

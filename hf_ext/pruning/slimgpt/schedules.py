@@ -1,4 +1,4 @@
-"""Incremental Pruning Ratio: how much of each decoder layer to remove, and the plan that hits a target sparsity.
+"""Incremental Pruning Ratio: how much of each decoder layer to remove; the plan that hits a target sparsity.
 
 Layer ``i`` of ``n`` gets ratio ``r_i = r_first + (r_last − r_first) · s(i)`` where the shape ``s`` is
 
@@ -8,9 +8,9 @@ Layer ``i`` of ``n`` gets ratio ``r_i = r_first + (r_last − r_first) · s(i)``
 - ``uniform``: every layer gets ``r_first``.
 
 Without explicit ``r_first``/``r_last``, the increasing schedules use ``r_last = spread · r_first`` (the
-decreasing ones ``r_first = spread · r_last``; SlimGPT's 20 % example is 0.0625 → 0.25, a spread of 4), and the
-scale is found by bisection so that the removed fraction of decoder parameters, counted after rounding to whole
-heads (or KV groups) and channels, is as close as possible to the target.
+decreasing ones ``r_first = spread · r_last``; SlimGPT's 20 % example is 0.0625 → 0.25, a spread of 4), and
+the scale is found by bisection so that the removed fraction of decoder parameters, counted after rounding to
+whole heads (or KV groups) and channels, is as close as possible to the target.
 
 Example:
     >>> from hf_ext.pruning.slimgpt.schedules import layer_ratios
@@ -50,7 +50,7 @@ def layer_ratios(schedule: str, num_layers: int, first_ratio: float, last_ratio:
 
 @dataclass(frozen=True)
 class LayerShape:
-    """What one decoder layer can lose: prunable units (heads or KV groups) and FFN channels, in parameters."""
+    """What one decoder layer can lose: units (heads or KV groups) and FFN channels, in parameters."""
 
     num_units: int
     params_per_unit: int
@@ -68,7 +68,7 @@ class LayerPlan:
 
 
 def plan_layer(shape: LayerShape, ratio: float, prune_attention: bool, prune_mlp: bool) -> LayerPlan:
-    """Whole units and channels to remove at ``ratio``, keeping ``min_units`` units and at least one channel."""
+    """Whole units and channels to remove at ``ratio``; keeps ``min_units`` units and one channel."""
     units = min(round(shape.num_units * ratio), shape.num_units - shape.min_units) if prune_attention else 0
     channels = min(round(shape.num_channels * ratio), shape.num_channels - 1) if prune_mlp else 0
     return LayerPlan(ratio, max(units, 0), max(channels, 0))
@@ -94,7 +94,7 @@ def plan_model(
     prune_attention: bool = True,
     prune_mlp: bool = True,
 ) -> list[LayerPlan]:
-    """Per-layer plans: from explicit ratios, or scaled by bisection to remove ``sparsity`` of the parameters."""
+    """Per-layer plans: from explicit ratios, or scaled by bisection to remove ``sparsity`` of parameters."""
     num_layers = len(shapes)
 
     def plans_for(ratios: list[float]) -> list[LayerPlan]:

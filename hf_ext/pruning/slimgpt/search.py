@@ -1,9 +1,10 @@
 """SlimGPT's two searches: Batched Greedy Pruning of heads and Dynamic Group Size pruning of FFN channels.
 
-Both remove input columns of an output projection (``o_proj`` for heads, ``down_proj`` for channels) with OBS
-compensation (:mod:`hf_ext.pruning.slimgpt.obs`) and return the new weight (removed columns zero) and the indices
-removed. Heads are removed one group of columns at a time (a head, or a whole KV group for GQA models), always the
-group whose joint OBS error, computed for all groups at once with the grouped Cholesky decomposition, is smallest.
+Both remove input columns of an output projection (``o_proj`` for heads, ``down_proj`` for channels) with
+OBS compensation (:mod:`hf_ext.pruning.slimgpt.obs`) and return the new weight (removed columns zero) and the
+indices removed. Heads are removed one group of columns at a time (a head, or a whole KV group for GQA
+models), always the group whose joint OBS error, computed for all groups at once with the grouped Cholesky
+decomposition, is smallest.
 FFN channels are removed in groups of shrinking size (:func:`dynamic_group_sizes`), the cheapest single-column
 errors first, with ``H⁻¹`` recomputed between groups.
 
@@ -49,7 +50,7 @@ def dynamic_group_sizes(
 def greedy_group_pruning(
     weight: torch.Tensor, hessian: torch.Tensor, groups: torch.Tensor, num_remove: int, damping: float
 ) -> tuple[torch.Tensor, list[int]]:
-    """Remove ``num_remove`` column groups, cheapest joint OBS error first; return ``(weight, removed groups)``."""
+    """Remove ``num_remove`` column groups, cheapest joint OBS error first; ``(weight, removed groups)``."""
     weight = weight.detach().to(torch.float32).clone()
     hessian = damped_hessian(hessian, damping)
     removed: list[int] = []
@@ -67,7 +68,7 @@ def greedy_group_pruning(
 def dynamic_group_pruning(
     weight: torch.Tensor, hessian: torch.Tensor, group_sizes: list[int], damping: float
 ) -> tuple[torch.Tensor, list[int]]:
-    """Remove ``sum(group_sizes)`` columns, in groups of the cheapest single-column errors; OBS-compensated."""
+    """Remove ``sum(group_sizes)`` columns in groups of the cheapest single-column errors, compensated."""
     weight = weight.detach().to(torch.float32).clone()
     hessian = damped_hessian(hessian, damping)
     pruned = torch.zeros(weight.shape[1], dtype=torch.bool, device=weight.device)
@@ -82,7 +83,7 @@ def dynamic_group_pruning(
 
 
 class SlimGPTSelection:
-    """SlimGPT's choice of columns: greedy grouped-Cholesky search for heads, Dynamic Group Size for channels."""
+    """SlimGPT's choice of columns: greedy grouped-Cholesky search (heads), Dynamic Group Size (channels)."""
 
     needs_hessian = True
 
