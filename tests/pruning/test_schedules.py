@@ -93,3 +93,11 @@ def test_min_heads_and_explicit_ratios():
 def test_config_rejects_bad_values_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         SlimGPTConfig(**kwargs)
+
+
+@pytest.mark.parametrize("sparsity", [0.2, 0.3, 0.5])
+def test_coarse_gqa_units_are_balanced_by_channels(sparsity):
+    model, _ = tiny_causal_lm("mistral")  # 2 layers of 2 KV groups: one group is a quarter of a layer
+    shapes = [layer_shape(layer, 1) for layer in model.model.layers]
+    plans = plan_model(shapes, sparsity, "uniform")
+    assert abs(removed_fraction(shapes, plans) - sparsity) <= 0.02

@@ -68,10 +68,23 @@ class LayerPlan:
 
 
 def plan_layer(shape: LayerShape, ratio: float, prune_attention: bool, prune_mlp: bool) -> LayerPlan:
-    """Whole units and channels to remove at ``ratio``; keeps ``min_units`` units and one channel."""
-    units = min(round(shape.num_units * ratio), shape.num_units - shape.min_units) if prune_attention else 0
-    channels = min(round(shape.num_channels * ratio), shape.num_channels - 1) if prune_mlp else 0
-    return LayerPlan(ratio, max(units, 0), max(channels, 0))
+    """Whole units and channels that remove ``ratio`` of the layer's prunable parameters.
+
+    Units are rounded to the nearest whole head (or KV group) and the FFN channels absorb the rounding, so the
+    layer's removed fraction stays close to ``ratio`` even when a unit is a large share of the layer (GQA).
+    Every layer keeps ``min_units`` units and at least one channel.
+    """
+    attention_params = shape.num_units * shape.params_per_unit if prune_attention else 0
+    mlp_params = shape.num_channels * shape.params_per_channel if prune_mlp else 0
+    budget = ratio * (attention_params + mlp_params)
+    units = 0
+    if prune_attention:
+        units = max(0, min(round(shape.num_units * ratio), shape.num_units - shape.min_units))
+    channels = 0
+    if prune_mlp:
+        wanted = round((budget - units * shape.params_per_unit) / shape.params_per_channel)
+        channels = max(0, min(wanted, shape.num_channels - 1))
+    return LayerPlan(ratio, units, channels)
 
 
 def removed_fraction(shapes: list[LayerShape], plans: list[LayerPlan]) -> float:
