@@ -20,6 +20,7 @@ from hf_ext.utils import import_object
 
 QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("dpo", "hf_ext.quickstart:dpo_step"),
+    ("slimgpt", "hf_ext.pruning.slimgpt.tour:quickstart_step"),
 ]
 
 
