@@ -13,7 +13,8 @@ heads. Timings on a shared machine are noisy: compare the ratio, not the seconds
 
 With ``--gpu-1b`` on a CUDA machine it also prunes a randomly initialised 1B-class Llama (Llama-3.2-1B
 shapes: 16 layers, width 2048, 32 heads over 8 KV heads, FFN 8192) at 20 % with 128 x 2048 calibration tokens,
-the model kept on the CPU and each layer processed on the GPU, and reports seconds per layer and peak GPU memory.
+the model kept on the CPU and each layer processed on the GPU, and reports seconds per layer and peak GPU
+memory.
 
 Run: ``python benchmarks/bench_slimgpt_speed.py [--gpu-1b]``; writes
 ``benchmarks/results/slimgpt_speed.json``.
@@ -178,7 +179,7 @@ def main() -> None:
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print()
     print(
-        "| o_proj size | heads (removed) | batched s | straightforward s | speed-up | peak +MB (batched / plain) |"
+        "| o_proj size | heads (removed) | batched s | straightforward s | speed-up | peak MB: batched, plain |"
     )
     print("|---|---|---|---|---|---|")
     for row in rows:
