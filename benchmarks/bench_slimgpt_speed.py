@@ -178,9 +178,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print()
-    print(
-        "| o_proj size | heads (removed) | batched s | straightforward s | speed-up | peak MB: batched, plain |"
-    )
+    print("| o_proj size | heads (removed) | batched s | plain s | speed-up | peak MB batched / plain |")
     print("|---|---|---|---|---|---|")
     for row in rows:
         print(
