@@ -49,6 +49,22 @@ def test_plain_transformers_loads_it_with_trust_remote_code(pruned_dir, tmp_path
     assert float(result.stdout.strip().splitlines()[-1]) == 0.0
 
 
+def test_import_hf_ext_is_enough_for_auto_model_for_causal_lm(pruned_dir, tmp_path):
+    script = (
+        "import sys, hf_ext\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
+        "from transformers import AutoModelForCausalLM\n"
+        f"model = AutoModelForCausalLM.from_pretrained({str(pruned_dir)!r})\n"
+        "print(type(model).__name__, 'hf_ext.pruning.slimgpt' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["SlimLlamaForCausalLM", "False"]  # the import hook did it
+
+
 def test_lm_eval_hf_model_loads_it_and_scores_like_the_model(pruned_dir):
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
