@@ -6,13 +6,15 @@ compensation), and the dense model. Calibration: 64 windows of 128 tokens from `
 perplexity: every 128-token window of ``reference_texts("heldout")`` (the reference LM's own protocol).
 
 Run: ``python benchmarks/bench_slimgpt_quality.py`` (about 10 minutes on 2 busy CPU cores). Writes
-``benchmarks/results/slimgpt_quality.json`` and prints a Markdown table.
+``benchmarks/results/slimgpt_quality.json`` and ``docs/images/slimgpt_quality.png`` and prints a Markdown
+table (``--plot-only`` redraws the picture from the JSON).
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -33,9 +35,53 @@ METHODS = {
     "magnitude-sp": (MagnitudeSPPruner, {}),
 }
 RESULTS = Path(__file__).parent / "results" / "slimgpt_quality.json"
+PICTURE = Path(__file__).parent.parent / "docs" / "images" / "slimgpt_quality.png"
+
+
+def plot(report: dict, path: Path = PICTURE) -> None:
+    """Held-out perplexity per method and sparsity (left) and SlimGPT's kept FFN width per layer (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["rows"]
+    dense = next(row["perplexity"] for row in rows if row["method"] == "dense")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
+    names = list(METHODS)
+    width = 0.8 / len(SPARSITIES)
+    for offset, sparsity in enumerate(SPARSITIES):
+        values = [
+            next(r["perplexity"] for r in rows if r["method"] == n and r["sparsity"] == sparsity)
+            for n in names
+        ]
+        left.bar(
+            [i + offset * width for i in range(len(names))], values, width, label=f"{sparsity:.0%} removed"
+        )
+    left.axhline(dense, color="black", linestyle="--", linewidth=1, label="dense")
+    left.set_xticks(
+        [i + width / 2 for i in range(len(names))], [n.replace(" (", "\n(") for n in names], fontsize=7
+    )
+    left.set_yscale("log")
+    left.set_ylabel("held-out perplexity")
+    left.legend(fontsize=7)
+    for sparsity in SPARSITIES:
+        row = next(r for r in rows if r["method"] == "SlimGPT (log increase)" and r["sparsity"] == sparsity)
+        widths = [layer["intermediate_size"] for layer in row["layer_sizes"]]
+        right.plot(range(len(widths)), widths, marker="o", label=f"SlimGPT {sparsity:.0%}")
+    right.set_xlabel("decoder layer")
+    right.set_ylabel("FFN width kept")
+    right.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def main() -> None:
+    if "--plot-only" in sys.argv:
+        plot(json.loads(RESULTS.read_text()))
+        return
     torch.manual_seed(0)
     train, heldout = list(reference_texts("train")), list(reference_texts("heldout"))
     dense, tokenizer = reference_lm()
@@ -80,6 +126,7 @@ def main() -> None:
         "rows": rows,
     }
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    plot(report)
     print()
     print("| method | target | removed (decoder) | parameters | held-out PPL |")
     print("|---|---|---|---|---|")
