@@ -22,7 +22,7 @@ def pruned_dir(tmp_path_factory, prose, heldout_prose):
     folder = tmp_path_factory.mktemp("slimgpt") / "pruned"
     config = SlimGPTConfig(sparsity=0.35, num_calibration_samples=8, calibration_seq_len=64)
     pruner = SlimGPTPruner.from_pretrained("hf-ext-testing:tiny-llama", config=config)
-    pruner.prune(calibration_dataset=prose, save_dir=folder, eval_texts=heldout_prose[:60])
+    pruner.prune(calibration_dataset=prose, save_dir=folder, eval_texts=heldout_prose[:20])
     return folder
 
 
@@ -161,7 +161,8 @@ def run_cli(*args, cwd):
     )
 
 
-def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path):
+def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path, capsys):
+    from hf_ext.cli import main
     from hf_ext.testing.names import resolve_model_name
 
     source = resolve_model_name("hf-ext-testing:tiny-mistral")
@@ -181,5 +182,16 @@ def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path):
     saved = json.loads((tmp_path / "out" / "slimgpt_config.json").read_text())
     assert saved["method"] == "wanda-sp" and saved["schedule"] == "uniform"
 
-    refused = run_cli("prune", "slimgpt", *common, "--save-dir", source, cwd=tmp_path)
-    assert refused.returncode == 2 and "source model's folder" in refused.stderr
+    assert main(["prune", "slimgpt", *common, "--save-dir", source]) == 2  # in-process: same code path
+    assert "source model's folder" in capsys.readouterr().err
+
+
+def test_pruners_are_registered():
+    from hf_ext import get_pruner, list_pruners
+    from hf_ext.pruning.baselines import MagnitudeSPPruner, WandaSPPruner
+
+    assert {"slimgpt", "wanda-sp", "magnitude-sp"} <= set(list_pruners())
+    assert get_pruner("slimgpt").pruner_cls is SlimGPTPruner
+    assert get_pruner("slimgpt").config_cls is SlimGPTConfig
+    assert get_pruner("wanda-sp").pruner_cls is WandaSPPruner
+    assert get_pruner("magnitude-sp").pruner_cls is MagnitudeSPPruner

@@ -34,7 +34,7 @@ def tiny_qwen3():
 def model_and_tokenizer(arch):
     if arch == "qwen3":
         return tiny_qwen3()
-    return tiny_causal_lm(arch, num_hidden_layers=3)
+    return tiny_causal_lm(arch)
 
 
 def folder_snapshot(path):
@@ -44,6 +44,7 @@ def folder_snapshot(path):
 @pytest.mark.parametrize("arch", ["llama", "mistral", "qwen2", "qwen3"])
 def test_prune_save_reload_generate(arch, prose, tmp_path):
     model, tokenizer = model_and_tokenizer(arch)
+    decoder_before = sum(p.numel() for p in model.model.layers.parameters())
     source = tmp_path / "source"
     model.save_pretrained(source)
     tokenizer.save_pretrained(source)
@@ -65,6 +66,8 @@ def test_prune_save_reload_generate(arch, prose, tmp_path):
             layer.mlp.gate_proj.out_features == size["intermediate_size"] == layer.mlp.down_proj.in_features
         )
     assert abs(pruner.summary["achieved_sparsity"] - 0.45) <= 0.02
+    decoder_after = sum(p.numel() for p in pruned.model.layers.parameters())
+    assert 1 - decoder_after / decoder_before == pytest.approx(pruner.summary["achieved_sparsity"], abs=1e-3)
     assert folder_snapshot(source) == before  # nothing written into the source folder
 
     saved = json.loads((tmp_path / "pruned" / "config.json").read_text())
