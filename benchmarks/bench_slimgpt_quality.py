@@ -62,7 +62,7 @@ def plot(report: dict, path: Path = PICTURE) -> None:
     left.set_xticks(
         [i + width / 2 for i in range(len(names))], [n.replace(" (", "\n(") for n in names], fontsize=7
     )
-    left.set_yscale("log")
+    left.set_ylim(bottom=0.9 * dense)
     left.set_ylabel("held-out perplexity")
     left.legend(fontsize=7)
     for sparsity in SPARSITIES:
