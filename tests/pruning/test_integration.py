@@ -149,18 +149,6 @@ def test_lora_recovery_recipe_trains_the_pruned_model(pruned_dir, tmp_path):
     assert not torch.allclose(adapted(inputs).logits, base_logits)  # the adapter learned something
 
 
-def run_cli(*args, cwd):
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "hf_ext.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path, capsys):
     from hf_ext.cli import main
     from hf_ext.testing.names import resolve_model_name
@@ -175,15 +163,18 @@ def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path, caps
         "8",
     ]
     common += ["--calibration-seq-len", "32", "--sparsity", "0.3"]
-    result = run_cli("prune", "wanda-sp", *common, "--save-dir", str(tmp_path / "out"), cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout[: result.stdout.rindex("}") + 1])
+    assert main(["prune", "wanda-sp", *common, "--save-dir", str(tmp_path / "out")]) == 0
+    stdout = capsys.readouterr().out
+    report = json.loads(stdout[: stdout.rindex("}") + 1])
     assert abs(report["achieved_sparsity"] - 0.3) <= 0.02
     saved = json.loads((tmp_path / "out" / "slimgpt_config.json").read_text())
     assert saved["method"] == "wanda-sp" and saved["schedule"] == "uniform"
+    assert AutoModelForCausalLM.from_pretrained(tmp_path / "out").config.model_type == "hfx_slim_mistral"
 
-    assert main(["prune", "slimgpt", *common, "--save-dir", source]) == 2  # in-process: same code path
+    assert main(["prune", "slimgpt", *common, "--save-dir", source]) == 2
     assert "source model's folder" in capsys.readouterr().err
+    assert main(["prune", "slimgpt", *common, "--save-dir", str(tmp_path / "x"), "--sparsity", "1.5"]) == 2
+    assert "sparsity must be in [0, 1)" in capsys.readouterr().err
 
 
 def test_pruners_are_registered():
