@@ -83,8 +83,9 @@ def layer_problem(hidden: int, heads: int, device: str):
 
 def child(method: str, hidden: int, heads: int, remove: int, device: str) -> None:
     """Run one measurement and print it as JSON (called in a fresh process)."""
-    weight, hessian, groups = layer_problem(hidden, heads, device)
     search = greedy_group_pruning if method == "batched" else straightforward_greedy
+    search(*layer_problem(64, 4, device), 1, 0.01)  # warm-up: first linear-algebra calls initialise libraries
+    weight, hessian, groups = layer_problem(hidden, heads, device)
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
