@@ -20,9 +20,9 @@ def quickstart_step(workdir: Path) -> list[str]:
     from hf_ext.testing import reference_texts
 
     save_dir = workdir / "slimgpt-reference-lm"
-    config = SlimGPTConfig(sparsity=0.2, num_calibration_samples=32, calibration_seq_len=128)
+    config = SlimGPTConfig(sparsity=0.2, num_calibration_samples=16, calibration_seq_len=128)
     pruner = SlimGPTPruner.from_pretrained("hf-ext-testing:reference-lm", config=config)
-    heldout = list(reference_texts("heldout"))[:150]  # about 7k tokens keep the step short
+    heldout = list(reference_texts("heldout"))[:100]  # about 5k tokens keep the step short
     pruned = pruner.prune(
         calibration_dataset=list(reference_texts("train")), save_dir=save_dir, eval_texts=heldout
     )
