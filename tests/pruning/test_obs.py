@@ -123,3 +123,34 @@ def test_dynamic_group_sizes_follow_the_reference_schedule():
     for n in (1, 63, 700, 3000, 9000):
         sizes = dynamic_group_sizes(n, max_group=256, min_group=8, shrink_offset=64)
         assert sum(sizes) == n and max(sizes) <= 256
+
+
+def test_dynamic_group_pruning_compensates_to_the_least_squares_optimum():
+    from hf_ext.pruning.slimgpt.search import dynamic_group_pruning
+
+    weight, inputs, hessian = random_layer(d_in=24, seed=5)
+    pruned, removed = dynamic_group_pruning(weight, hessian, [4, 2, 1], damping=0.0)
+    assert len(removed) == 7 and pruned[:, removed].abs().max() == 0
+    optimum = least_squares_without(weight, inputs, removed)
+    torch.testing.assert_close(pruned.double(), optimum, rtol=1e-4, atol=1e-4)
+    # the first group holds the four cheapest single-column errors of the dense layer
+    first_errors = column_errors(weight, inverse(hessian))
+    assert set(first_errors.topk(4, largest=False).indices.tolist()) <= set(removed)
+
+
+def test_baseline_scores_match_their_definitions():
+    from hf_ext.pruning.baselines import MagnitudeSelection, WandaSelection
+
+    weight, inputs, hessian = random_layer(d_in=8, seed=6)
+    heads = torch.arange(8).view(4, 2)
+    magnitude = MagnitudeSelection().group_scores(weight, hessian, heads)
+    wanda = WandaSelection().group_scores(weight, hessian, heads)
+    input_norms = inputs.pow(2).sum(dim=1).sqrt()  # ||X_j|| over tokens
+    for head, columns in enumerate(heads):
+        assert magnitude[head].item() == pytest.approx(weight[:, columns].norm().item(), rel=1e-9)
+        expected = (weight[:, columns].abs() * input_norms[columns]).sum().item()
+        # H = 2XXᵀ/N, so sqrt(diag H) = ||X_j|| · sqrt(2/N): the same ranking, a constant factor
+        assert wanda[head].item() == pytest.approx(expected * (2 / inputs.shape[1]) ** 0.5, rel=1e-6)
+    pruned, removed = WandaSelection().prune_groups(weight, hessian, heads, 1, damping=0.0)
+    assert removed == [int(wanda.argmin())]
+    assert torch.equal(pruned[:, heads[removed[0]]], torch.zeros(weight.shape[0], 2))
