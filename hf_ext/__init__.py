@@ -37,9 +37,16 @@ _EXPORTS: dict[str, str] = {
     "CVaRPPOTrainer": "hf_ext.trainers.cvar_ppo_trainer",
     "CVaRGRPOConfig": "hf_ext.trainers.cvar_grpo_config",
     "CVaRGRPOTrainer": "hf_ext.trainers.cvar_grpo_trainer",
+    "SlimGPTConfig": "hf_ext.pruning.slimgpt",
+    "SlimGPTPruner": "hf_ext.pruning.slimgpt",
 }
 
 __all__ = sorted(_EXPORTS)
+
+# Pruned models (model_type "hfx_slim_*") load with AutoModelForCausalLM once transformers' Auto classes load.
+from hf_ext.pruning.auto_registration import register_when_transformers_loads  # noqa: E402
+
+register_when_transformers_loads()
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("babilong", "hf_ext.evaluation.babilong.evaluate:quickstart_step"),
     ("adaptive-dpo", "hf_ext.trainers.adaptive_quickstart:adaptive_dpo_step"),
     ("cvar-ppo", "hf_ext.trainers.cvar_quickstart:cvar_ppo_step"),
+    ("slimgpt", "hf_ext.pruning.slimgpt.tour:quickstart_step"),
 ]
 
 

@@ -11,4 +11,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.evaluate",
     "hf_ext.commands.quickstart",
     "hf_ext.commands.babilong",
+    "hf_ext.commands.prune",
 ]
