@@ -71,7 +71,9 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}, line {number}: invalid JSON ({error.msg})") from None
             if not isinstance(record, dict):
-                raise ValueError(f"{path}, line {number}: expected a JSON object, got {type(record).__name__}")
+                raise ValueError(
+                    f"{path}, line {number}: expected a JSON object, got {type(record).__name__}"
+                )
             records.append(record)
             line_numbers.append(number)
     return pd.DataFrame.from_records(records), lambda i: f"{path}, line {line_numbers[i]}"
@@ -117,7 +119,7 @@ def read_battles(battles: Any) -> tuple[pd.DataFrame, Callable[[int], str]]:
     """Any accepted battle-log form -> (DataFrame, function naming row ``i`` for error messages)."""
     if isinstance(battles, pd.DataFrame):
         index = battles.index
-        return battles.reset_index(drop=True), lambda i: f"row {index[i]!r}"
+        return battles.reset_index(drop=True), lambda i: f"row {index[i]}"
     if isinstance(battles, str | Path):
         return _read_path(Path(battles))
     if isinstance(battles, list):
@@ -177,9 +179,7 @@ def encode_battles(battles: Any) -> BattleLog:
     codes, models = pd.factorize(pd.concat([frame["model_a"], frame["model_b"]]), sort=True)
     n = len(frame)
     score_a = frame["winner"].map(WINNER_SCORES).to_numpy(dtype=np.float64)
-    return BattleLog(
-        tuple(models.tolist()), codes[:n].astype(np.int32), codes[n:].astype(np.int32), score_a
-    )
+    return BattleLog(tuple(models.tolist()), codes[:n].astype(np.int32), codes[n:].astype(np.int32), score_a)
 
 
 def pair_counts(log: BattleLog) -> np.ndarray:

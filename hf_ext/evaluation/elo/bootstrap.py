@@ -25,7 +25,12 @@ import pandas as pd
 from scipy import sparse
 
 from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts
-from hf_ext.evaluation.elo.bradley_terry import _check_scale, check_mle_exists, fit_bt_logits, ratings_from_logits
+from hf_ext.evaluation.elo.bradley_terry import (
+    _check_scale,
+    check_mle_exists,
+    fit_bt_logits,
+    ratings_from_logits,
+)
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.online import elo_samples
 
@@ -42,7 +47,10 @@ def _distinct_outcomes(log: BattleLog) -> tuple[sparse.csr_matrix, np.ndarray]:
     a, b = pair // m, pair % m
     rows = np.arange(distinct.size)
     mapping = sparse.csr_matrix(
-        (np.concatenate([score, 1.0 - score]), (np.concatenate([rows, rows]), np.concatenate([a * m + b, b * m + a]))),
+        (
+            np.concatenate([score, 1.0 - score]),
+            (np.concatenate([rows, rows]), np.concatenate([a * m + b, b * m + a])),
+        ),
         shape=(distinct.size, m * m),
     )
     return mapping, counts

@@ -40,7 +40,9 @@ def check_mle_exists(scores: np.ndarray, models: tuple[str, ...], context: str =
     n_groups, labels = connected_components(scores > 0, directed=True, connection="strong")
     if n_groups > 1:
         groups = [sorted(models[i] for i in np.flatnonzero(labels == g)) for g in range(n_groups)]
-        shown = "; ".join("[" + ", ".join(group[:5]) + (", ..." if len(group) > 5 else "") + "]" for group in groups)
+        shown = "; ".join(
+            "[" + ", ".join(group[:5]) + (", ..." if len(group) > 5 else "") + "]" for group in groups
+        )
         raise ValueError(
             f"{context}Bradley-Terry maximum likelihood does not exist: these groups of models never score "
             f"against each other in both directions: {shown}. Pass reg > 0 (e.g. reg=0.01) to regularise."
@@ -53,7 +55,11 @@ def _negative_log_likelihood(theta: np.ndarray, scores: np.ndarray, alpha: float
 
 
 def fit_bt_logits(
-    scores: np.ndarray, alpha: float = float(np.log(10.0)), reg: float = 0.0, tol: float = 1e-10, max_iter: int = 100
+    scores: np.ndarray,
+    alpha: float = float(np.log(10.0)),
+    reg: float = 0.0,
+    tol: float = 1e-10,
+    max_iter: int = 100,
 ) -> np.ndarray:
     """Maximum-likelihood strengths ``theta`` for count tables ``scores`` of shape ``(..., M, M)``.
 

@@ -136,4 +136,6 @@ def check_transitivity(
             "issue": issues, "margin": margin, "near_tie": margin < near_tie,
         }
     )  # fmt: skip
-    return table.sort_values(["near_tie", "margin"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return table.sort_values(["near_tie", "margin"], ascending=[True, False], kind="stable").reset_index(
+        drop=True
+    )

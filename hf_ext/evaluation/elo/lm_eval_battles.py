@@ -31,7 +31,9 @@ def _model_folder(path: Path) -> Path:
         raise NotADirectoryError(f"lm-eval output {path} is not a folder")
     if any(path.glob(f"{_SAMPLES_PREFIX}*.jsonl")):
         return path
-    candidates = [child for child in sorted(path.iterdir()) if child.is_dir() and any(child.glob("samples_*.jsonl"))]
+    candidates = [
+        child for child in sorted(path.iterdir()) if child.is_dir() and any(child.glob("samples_*.jsonl"))
+    ]
     if len(candidates) != 1:
         found = ", ".join(child.name for child in candidates) or "none"
         raise ValueError(
@@ -119,7 +121,9 @@ def battles_from_lm_eval(
     for task in chosen:
         for folder, found in zip(folders, samples):
             if task not in found:
-                raise ValueError(f"{folder}: no samples for task {task!r} (found: {', '.join(sorted(found))})")
+                raise ValueError(
+                    f"{folder}: no samples for task {task!r} (found: {', '.join(sorted(found))})"
+                )
     if not chosen:
         raise ValueError("the lm-eval outputs share no task")
     rows = []
