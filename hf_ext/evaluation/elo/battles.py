@@ -191,7 +191,7 @@ def pair_counts(log: BattleLog) -> np.ndarray:
 
 
 def win_rates(battles: Any) -> pd.DataFrame:
-    """Empirical win rate of the row model against the column model (ties count one half; NaN if never met)."""
+    """Empirical win rate of the row model against the column model (ties count one half; NaN: never met)."""
     log = encode_battles(battles)
     scores = pair_counts(log)
     games = scores + scores.T
