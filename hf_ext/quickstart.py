@@ -20,6 +20,7 @@ from hf_ext.utils import import_object
 
 QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("dpo", "hf_ext.quickstart:dpo_step"),
+    ("elo", "hf_ext.evaluation.elo.quickstart:quickstart_step"),
 ]
 
 

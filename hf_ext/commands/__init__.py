@@ -8,4 +8,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.train",
     "hf_ext.commands.listing",
     "hf_ext.commands.quickstart",
+    "hf_ext.commands.elo",
 ]
