@@ -14,8 +14,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "elo",
         help="Elo / Bradley-Terry ratings with intervals from a battle log or lm-eval outputs",
-        description="Ratings from a battle log (JSONL, JSON, CSV or Parquet with model_a, model_b, winner) or "
-        "from several models' lm-eval --log_samples outputs.",
+        description="Ratings from a battle log (JSONL, JSON, CSV or Parquet with model_a, model_b, "
+        "winner) or from several models' lm-eval --log_samples outputs.",
     )
     parser.add_argument("battles", nargs="?", help="battle log file")
     parser.add_argument(

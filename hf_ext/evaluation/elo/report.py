@@ -61,12 +61,16 @@ class EloReport:
         out.mkdir(parents=True, exist_ok=True)
         for name, table in self.tables.items():
             atomic_write_text(out / f"{name}.csv", table.to_csv())
+        records = {
+            name: json.loads(table.reset_index().to_json(orient="records"))
+            for name, table in self.tables.items()
+        }
         document = {
             "settings": self.settings,
             "n_battles": len(self.log),
             "models": list(self.log.models),
-            "tables": {name: json.loads(table.reset_index().to_json(orient="records")) for name, table in self.tables.items()},
-        }  # fmt: skip
+            "tables": records,
+        }
         atomic_write_text(out / "elo_report.json", json.dumps(document, indent=1) + "\n")
         if plot:
             titles = {"bt": "Bradley-Terry (bootstrap CI)", "elo": "Online Elo over random orders",
