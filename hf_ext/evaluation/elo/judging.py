@@ -63,7 +63,11 @@ def load_pairs(pairs: str | Path | None = None, split: str = "test") -> Dataset:
         if record["model_a"] == record["model_b"]:
             raise ValueError(f"{where(i)}: model {record['model_a']!r} battles itself")
         label = record.get("winner")
-        if label is not None and not (isinstance(label, float) and math.isnan(label)) and label not in WINNER_SCORES:
+        if (
+            label is not None
+            and not (isinstance(label, float) and math.isnan(label))
+            and label not in WINNER_SCORES
+        ):
             raise ValueError(f"{where(i)}: winner {label!r} is not one of {', '.join(WINNER_SCORES)}")
     columns = [*PAIR_COLUMNS, "winner"] if "winner" in frame.columns else list(PAIR_COLUMNS)
     frame = frame[columns].copy()
@@ -78,7 +82,11 @@ def both_orders(pairs: Dataset) -> Dataset:
     for pair_id, pair in enumerate(pairs):
         label = pair.get("winner") or ""
         for swapped in (False, True):
-            first, second = (pair["response_b"], pair["response_a"]) if swapped else (pair["response_a"], pair["response_b"])
+            first, second = (
+                (pair["response_b"], pair["response_a"])
+                if swapped
+                else (pair["response_a"], pair["response_b"])
+            )
             rows.append(
                 {
                     "pair_id": pair_id, "swapped": swapped, "prompt": pair["prompt"], "first": first,
