@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import (
@@ -38,22 +37,14 @@ METHODS = ("bt", "elo")
 _ROUNDS_PER_BATCH = 64
 
 
-def _distinct_outcomes(log: BattleLog) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """A (distinct rows x M*M) matrix mapping each distinct (a, b, score) row to its scores, and counts."""
+def _distinct_outcomes(log: BattleLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b, score) rows: flat cells ``a*M+b`` and ``b*M+a``, the score each side earns, counts."""
     m = log.n_models
-    keys = (log.a.astype(np.int64) * m + log.b) * 3 + (log.score_a * 2).astype(np.int64)
+    keys = (log.a.astype(np.int64) * m + log.b) * 3 + np.rint(log.score_a * 2).astype(np.int64)
     distinct, counts = np.unique(keys, return_counts=True)
     pair, score = distinct // 3, (distinct % 3) / 2.0
     a, b = pair // m, pair % m
-    rows = np.arange(distinct.size)
-    mapping = sparse.csr_matrix(
-        (
-            np.concatenate([score, 1.0 - score]),
-            (np.concatenate([rows, rows]), np.concatenate([a * m + b, b * m + a])),
-        ),
-        shape=(distinct.size, m * m),
-    )
-    return mapping, counts
+    return np.concatenate([a * m + b, b * m + a]), np.concatenate([score, 1.0 - score]), counts
 
 
 def bootstrap_bt_samples(
@@ -61,13 +52,15 @@ def bootstrap_bt_samples(
     anchor: tuple[str, float] | None, reg: float,
 ) -> np.ndarray:  # fmt: skip
     """``(n_rounds, n_models)`` Bradley-Terry ratings on multinomial resamples of the battle counts."""
-    mapping, counts = _distinct_outcomes(log)
+    cells, earned, counts = _distinct_outcomes(log)
     rng = np.random.default_rng(seed)
     m, out = log.n_models, []
     for start in range(0, n_rounds, _ROUNDS_PER_BATCH):
         size = min(_ROUNDS_PER_BATCH, n_rounds - start)
         drawn = rng.multinomial(len(log), counts / counts.sum(), size=size).astype(np.float64)
-        scores = np.asarray((sparse.csr_matrix(drawn) @ mapping).todense()).reshape(size, m, m)
+        flat = (np.arange(size)[:, None] * (m * m) + cells[None, :]).ravel()
+        weights = (np.concatenate([drawn, drawn], axis=1) * earned[None, :]).ravel()
+        scores = np.bincount(flat, weights=weights, minlength=size * m * m).reshape(size, m, m)
         if reg == 0:
             for r in range(size):
                 check_mle_exists(scores[r], log.models, context=f"bootstrap round {start + r}: ")

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse.csgraph import connected_components
+from threadpoolctl import threadpool_limits
 
 from hf_ext.evaluation.elo.battles import encode_battles, pair_counts
 
@@ -64,8 +65,14 @@ def fit_bt_logits(
     """Maximum-likelihood strengths ``theta`` for count tables ``scores`` of shape ``(..., M, M)``.
 
     Returns ``(..., M)``; with ``reg == 0`` each row is centred to mean zero (the likelihood only sees
-    differences). Stops when the largest Newton step is below ``tol``.
+    differences). Stops when the largest Newton step is below ``tol``. The small dense solves run on one
+    BLAS thread: on a busy machine a multi-threaded BLAS makes them a hundred times slower.
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _newton(scores, alpha, reg, tol, max_iter)
+
+
+def _newton(scores: np.ndarray, alpha: float, reg: float, tol: float, max_iter: int) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     m = scores.shape[-1]
     games = scores + np.swapaxes(scores, -1, -2)

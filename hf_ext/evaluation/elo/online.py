@@ -44,24 +44,22 @@ def online_elo(
     battles: Any, k: float = 4.0, scale: float = 400.0, base: float = 10.0, init_rating: float = 1000.0
 ) -> dict[str, float]:
     """Online Elo ratings after processing the battles once, in the given order."""
-    from hf_ext.evaluation.elo._kernels import elo_in_order
+    from hf_ext.evaluation.elo._kernels import elo_in_order, pack_battles
 
     _check_elo_parameters(k, scale, base)
     log = encode_battles(battles)
     ratings = np.full(log.n_models, float(init_rating))
-    order = np.arange(len(log), dtype=np.int32)
-    elo_in_order(ratings, log.a, log.b, log.score_a, order, float(k), float(scale), float(base))
+    order = np.arange(len(log), dtype=np.int64)
+    elo_in_order(ratings, pack_battles(log.a, log.b, log.score_a), order, float(k), float(scale), float(base))
     return dict(zip(log.models, ratings.tolist()))
 
 
 def battle_order(n_battles: int, seed: int = 0, index: int = 0, with_replacement: bool = False) -> np.ndarray:
     """The battle positions that order ``index`` of :func:`elo_samples` uses (a permutation, or a bootstrap
     draw when ``with_replacement``), to reproduce one order outside the batch."""
-    from hf_ext.evaluation.elo._kernels import fill_order
+    from hf_ext.evaluation.elo._kernels import arrange
 
-    order = np.empty(n_battles, dtype=np.int32)
-    fill_order(order, np.uint64(seed), np.uint64(index), with_replacement)
-    return order
+    return arrange(np.arange(n_battles, dtype=np.int64), np.uint64(seed), np.uint64(index), with_replacement)
 
 
 def elo_samples(
@@ -76,15 +74,16 @@ def elo_samples(
 ) -> tuple[BattleLog, np.ndarray]:
     """Online Elo over ``n_orders`` random orders (or bootstrap resamples): the log and an
     ``(n_orders, n_models)`` rating matrix."""
-    from hf_ext.evaluation.elo._kernels import elo_over_orders
+    from hf_ext.evaluation.elo._kernels import elo_over_orders, pack_battles
 
     _check_elo_parameters(k, scale, base)
     _check_count("n_orders", n_orders)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     log = encode_battles(battles)
+    packed = pack_battles(log.a, log.b, log.score_a)
     samples = elo_over_orders(
-        log.a, log.b, log.score_a, log.n_models, int(n_orders), int(seed), bool(with_replacement),
+        packed, log.n_models, int(n_orders), int(seed), bool(with_replacement),
         float(k), float(scale), float(base), float(init_rating),
     )  # fmt: skip
     return log, samples

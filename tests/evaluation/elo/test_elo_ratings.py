@@ -207,3 +207,20 @@ def test_elo_samples_match_the_encoding_and_reject_bad_counts():
     np.testing.assert_allclose(samples.mean(axis=1), 1000.0, atol=1e-9)
     with pytest.raises(ValueError, match="n_orders"):
         elo_samples(frame, n_orders=0)
+
+
+@pytest.mark.parametrize("n", [5, 3 * 4096 + 7])  # one bucket; several buckets (cache-friendly shuffle)
+def test_random_orders_are_uniform(n):
+    orders = np.stack([battle_order(n, seed=1, index=i) for i in range(600)])
+    assert all(sorted(order.tolist()) == list(range(n)) for order in orders[:20])
+    # Where item 0 lands, and which item comes first, are uniform over positions / items.
+    for values in (np.argmax(orders == 0, axis=1), orders[:, 0]):
+        histogram = np.bincount(values * 5 // n, minlength=5)
+        chi2 = ((histogram - 120.0) ** 2 / 120.0).sum()
+        assert chi2 < 18.5  # chi-square, 4 degrees of freedom, p = 0.001
+    draws = np.stack([battle_order(n, seed=2, index=i, with_replacement=True) for i in range(200)])
+    copies = np.stack([np.bincount(d, minlength=n) for d in draws])
+    assert copies.sum(axis=1).tolist() == [n] * 200
+    assert copies.mean() == pytest.approx(1.0) and copies.var() == pytest.approx(1.0 - 1.0 / n, rel=0.1)
+    # A bootstrap sample arrives in random order, not sorted by position.
+    assert np.mean(np.diff(draws, axis=1) > 0) == pytest.approx((1 - 1 / n) / 2, abs=0.03)
