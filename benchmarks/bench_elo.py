@@ -161,7 +161,8 @@ def markdown(rows):
     for r in rows:
         lines.append(
             f"| {r['n_battles']:,} | {r['n_models']} | {r['spearman_online']:.3f} "
-            f"| {r['spearman_permutation']:.3f} | {r['spearman_bootstrap_elo']:.3f} | {r['spearman_bt']:.3f} | {r['bt_max_diff_vs_scipy']:.1e} |"
+            f"| {r['spearman_permutation']:.3f} | {r['spearman_bootstrap_elo']:.3f} "
+            f"| {r['spearman_bt']:.3f} | {r['bt_max_diff_vs_scipy']:.1e} |"
         )
     return "\n".join(lines)
 
@@ -195,7 +196,7 @@ def main() -> None:
     print(markdown(rows))
     print()
     print(
-        f"Order noise of permutation-averaged Elo ({spread['n_battles']:,} battles, {spread['n_models']} models, K=4):"
+        f"Order noise of permutation Elo ({spread['n_battles']:,} battles, {spread['n_models']} models, K=4):"
     )
     print("| permutations | std of the averaged rating (points) |\n|---:|---:|")
     for r in spread["rows"]:
