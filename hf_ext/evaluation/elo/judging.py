@@ -16,7 +16,7 @@ Example:
     >>> docs = both_orders(load_pairs())  # the small example shipped with hf-ext
     >>> docs[0]["swapped"], docs[1]["swapped"], docs[0]["pair_id"] == docs[1]["pair_id"]
     (False, True, True)
-    >>> items = [dict(d, preference_a=1.0) for d in docs[:2]]  # the judge prefers response A both times
+    >>> items = [dict(docs[i], preference_a=1.0) for i in range(2)]  # both orders prefer response_a
     >>> combine_judgments(items)["winner"].tolist()
     ['model_a']
 """

@@ -74,6 +74,8 @@ def elo_samples(
 ) -> tuple[BattleLog, np.ndarray]:
     """Online Elo over ``n_orders`` random orders (or bootstrap resamples): the log and an
     ``(n_orders, n_models)`` rating matrix."""
+    import numba
+
     from hf_ext.evaluation.elo._kernels import elo_over_orders, pack_battles
 
     _check_elo_parameters(k, scale, base)
@@ -84,7 +86,7 @@ def elo_samples(
     packed = pack_battles(log.a, log.b, log.score_a)
     samples = elo_over_orders(
         packed, log.n_models, int(n_orders), int(seed), bool(with_replacement),
-        float(k), float(scale), float(base), float(init_rating),
+        float(k), float(scale), float(base), float(init_rating), numba.get_num_threads(),
     )  # fmt: skip
     return log, samples
 
