@@ -26,6 +26,12 @@ _EXPORTS: dict[str, str] = {
     "list_pruners": "hf_ext.registry",
     "list_tasks": "hf_ext.registry",
     "tasks_path": "hf_ext.registry",
+    "online_elo": "hf_ext.evaluation.elo",
+    "permutation_elo": "hf_ext.evaluation.elo",
+    "bradley_terry": "hf_ext.evaluation.elo",
+    "check_reliability": "hf_ext.evaluation.elo",
+    "check_transitivity": "hf_ext.evaluation.elo",
+    "battles_from_lm_eval": "hf_ext.evaluation.elo",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -101,11 +101,13 @@ def test_lm_eval_end_to_end_on_a_tiny_judge(tmp_path):
     from hf_ext.testing import save_tiny_causal_lm
 
     model_dir = save_tiny_causal_lm(tmp_path / "judge")
+    pairs_file = tmp_path / "my_pairs.jsonl"  # the user's own pairs, passed through lm-eval metadata
+    pairs_file.write_text("\n".join(EXAMPLE_PAIRS.read_text().splitlines()[3:7]) + "\n")
     output = lm_eval.simple_evaluate(
         model="hf",
         model_args=f"pretrained={model_dir},dtype=float32",
         tasks=["hfx_elo_pairwise"],
-        task_manager=TaskManager(include_path=str(tasks_path())),
+        task_manager=TaskManager(include_path=str(tasks_path()), metadata={"pairs": str(pairs_file)}),
         limit=6,
         device="cpu",
         bootstrap_iters=0,
@@ -129,6 +131,7 @@ def test_lm_eval_end_to_end_on_a_tiny_judge(tmp_path):
     assert result["position_consistency,none"] == pytest.approx(consistent)
     assert result["agreement,none"] == pytest.approx(agree)
     ratings = result["bt_ratings,none"]
-    pairs = load_pairs().select(range(3))
+    pairs = load_pairs(pairs_file).select(range(3))
+    assert [sample["doc"]["prompt"] for sample in samples[::2]] == pairs["prompt"]
     assert set(ratings) == set(pairs["model_a"]) | set(pairs["model_b"])
     assert sum(ratings.values()) / len(ratings) == pytest.approx(1000.0, abs=0.05)

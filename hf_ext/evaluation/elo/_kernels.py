@@ -69,11 +69,15 @@ def arrange_into(payload, seed, index, with_replacement, arranged, copies, bucke
             copies[_uniform(value, n)] += 1
     sizes[:] = 0
     state = _stream_state(seed ^ _MIX2, index)
-    for t in range(n):  # one bucket per item (per drawn copy), in item order
+    for t in range(0, n, 2):  # one bucket per item (per drawn copy), in item order; two per draw
         state, value = _splitmix(state)
         bucket = _small_uniform(value, n_buckets)
         bucket_of[t] = bucket
         sizes[bucket + 1] += 1
+        if t + 1 < n:
+            bucket = _small_uniform(value << np.uint64(32), n_buckets)
+            bucket_of[t + 1] = bucket
+            sizes[bucket + 1] += 1
     for bucket in range(n_buckets):
         sizes[bucket + 1] += sizes[bucket]  # now bucket starts; sizes[-1] == n
     if with_replacement:
@@ -94,10 +98,13 @@ def arrange_into(payload, seed, index, with_replacement, arranged, copies, bucke
     start = 0
     for bucket in range(n_buckets):
         end = sizes[bucket]
-        for t in range(start, end - 1):
+        for t in range(start, end - 1, 2):  # two Fisher-Yates steps per draw
             state, value = _splitmix(state)
             j = t + _small_uniform(value, end - t)
             arranged[t], arranged[j] = arranged[j], arranged[t]
+            if t + 1 < end - 1:
+                j = t + 1 + _small_uniform(value << np.uint64(32), end - t - 1)
+                arranged[t + 1], arranged[j] = arranged[j], arranged[t + 1]
         start = end
 
 
