@@ -83,6 +83,7 @@ def plot_rating_spread(reliability: pd.DataFrame, path: str | Path | None = None
     twin = axes.twinx()
     twin.plot(ks, reliability["pair_flip_rate"], "^:", color="tab:red", label="pair flip rate")
     twin.set_ylabel("fraction of model pairs flipped", color="tab:red")
-    axes.legend(loc="upper left")
+    handles = axes.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    axes.legend(handles=handles, loc="upper left")
     axes.set_title("Order sensitivity of online Elo")
     return _save(figure, path)

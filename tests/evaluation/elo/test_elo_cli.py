@@ -33,6 +33,13 @@ def battle_file(tmp_path_factory):
     return path
 
 
+def test_top_level_exports():
+    import hf_ext
+    from hf_ext.evaluation import elo
+
+    assert hf_ext.bradley_terry is elo.bradley_terry and hf_ext.permutation_elo is elo.permutation_elo
+
+
 def test_cli_writes_tables_json_and_plots(tmp_path, battle_file):
     out = tmp_path / "results"
     result = hf_ext_cli(battle_file, "--permutations", 20, "--bootstrap", 30, "--out", out, "--plot")
@@ -80,9 +87,11 @@ def test_cli_from_lm_eval_outputs(tmp_path):
 
 
 def test_quickstart_step_recovers_true_strengths(tmp_path):
-    from hf_ext.evaluation.elo.quickstart import quickstart_step
+    from hf_ext.quickstart import run_quickstart
 
-    lines = quickstart_step(tmp_path)
-    spearman = float(lines[1].split("Bradley-Terry ")[1].split(",")[0])
+    lines = run_quickstart(output_dir=tmp_path, only=["elo"])
+    spearman = float(
+        next(line for line in lines if "Spearman" in line).split("Bradley-Terry ")[1].split(",")[0]
+    )
     assert spearman > 0.95
     assert (tmp_path / "elo" / "ratings_bt.png").exists() and (tmp_path / "elo_battles.jsonl").exists()
