@@ -8,6 +8,8 @@ in one process:
   a plain Python loop over battles per order / round (as FastChat's first ``compute_elo``), and for BT a
   scipy L-BFGS fit on the aggregated rows (as FastChat's ``fit_bt``), once per round. Baselines that would
   take minutes are timed on a few orders / rounds and scaled linearly (marked ``*``).
+  Wall-clock ratios suffer from other processes on a shared machine; the CPU-time ratios (process CPU
+  seconds over all threads, both sides) show the work saved.
 - quality: Spearman correlation of each method's ratings with the true strengths.
 - spread: how the order-noise of permutation-averaged Elo shrinks with the number of permutations.
 
@@ -43,6 +45,13 @@ def timed(function, *args, **kwargs):
     return value, time.perf_counter() - started
 
 
+def cpu_timed(function, *args, **kwargs):
+    """(value, wall seconds, CPU seconds of this process over all its threads)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    value = function(*args, **kwargs)
+    return value, time.perf_counter() - started, time.process_time() - cpu_started
+
+
 def loop_online_elo(models_a, models_b, scores, k=4.0, scale=400.0, base=10.0, init=1000.0):
     """The straightforward baseline: one Python step per battle."""
     ratings: dict[str, float] = {}
@@ -58,17 +67,14 @@ def baseline_orders(log, n_orders, with_replacement, budget_s=20.0):
     """Seconds for ``n_orders`` plain-loop orders: measured on as many as fit in ``budget_s``, then scaled."""
     names = np.asarray(log.models, dtype=object)
     rng = np.random.default_rng(0)
-    measured, spent = 0, 0.0
+    measured, spent, cpu = 0, 0.0, 0.0
     while measured < n_orders and (measured == 0 or spent + spent / measured <= budget_s):
         n = len(log)
         order = rng.integers(0, n, n) if with_replacement else rng.permutation(n)
-        started = time.perf_counter()
-        loop_online_elo(
-            names[log.a[order]].tolist(), names[log.b[order]].tolist(), log.score_a[order].tolist()
-        )
-        spent += time.perf_counter() - started
-        measured += 1
-    return spent * n_orders / measured, measured < n_orders
+        a, b, s = names[log.a[order]].tolist(), names[log.b[order]].tolist(), log.score_a[order].tolist()
+        _, wall, cpu_s = cpu_timed(loop_online_elo, a, b, s)
+        spent, cpu, measured = spent + wall, cpu + cpu_s, measured + 1
+    return spent * n_orders / measured, cpu * n_orders / measured, measured < n_orders
 
 
 def scipy_bt_fit(log):
@@ -109,12 +115,16 @@ def run_case(n_battles, n_models, n_orders):
     )
     row["spearman_online"] = spearman(truth, ratings, models)
 
-    (_, perm), row["permutation_s"] = timed(elo_samples, log, n_orders, 0, False)
-    row["permutation_loop_s"], row["permutation_loop_scaled"] = baseline_orders(log, n_orders, False)
+    (_, perm), row["permutation_s"], row["permutation_cpu_s"] = cpu_timed(
+        elo_samples, log, n_orders, 0, False
+    )
+    baseline = baseline_orders(log, n_orders, False)
+    row["permutation_loop_s"], row["permutation_loop_cpu_s"], row["permutation_loop_scaled"] = baseline
     row["spearman_permutation"] = spearman(truth, dict(zip(models, perm.mean(axis=0))), models)
 
-    table, row["bootstrap_elo_s"] = timed(bootstrap, log, "elo", n_orders)
-    row["bootstrap_elo_loop_s"], row["bootstrap_elo_loop_scaled"] = baseline_orders(log, n_orders, True)
+    table, row["bootstrap_elo_s"], row["bootstrap_elo_cpu_s"] = cpu_timed(bootstrap, log, "elo", n_orders)
+    baseline = baseline_orders(log, n_orders, True)
+    row["bootstrap_elo_loop_s"], row["bootstrap_elo_loop_cpu_s"], row["bootstrap_elo_loop_scaled"] = baseline
     row["spearman_bootstrap_elo"] = spearman(truth, table["rating"].to_dict(), models)
 
     bt, row["bt_s"] = timed(bradley_terry, log)
@@ -138,18 +148,21 @@ def spread_versus_permutations(log, samples):
 
 def markdown(rows):
     lines = [
-        "| battles | models | online x loop | permutation Elo (1000 orders) s | x loop "
-        "| bootstrap Elo (1000 rounds) s | x loop "
+        "| battles | models | online x loop | permutation Elo (1000 orders) s | x loop | x loop (CPU) "
+        "| bootstrap Elo (1000 rounds) s | x loop | x loop (CPU) "
         "| BT s | x scipy | bootstrap BT s | x scipy |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         star = lambda flag: "*" if flag else ""  # noqa: E731
         lines.append(
             f"| {r['n_battles']:,} | {r['n_models']} | {r['online_loop_s'] / r['online_s']:.0f} "
             f"| {r['permutation_s']:.2f} | {r['permutation_loop_s'] / r['permutation_s']:.0f}"
-            f"{star(r['permutation_loop_scaled'])} | {r['bootstrap_elo_s']:.2f} "
+            f"{star(r['permutation_loop_scaled'])} "
+            f"| {r['permutation_loop_cpu_s'] / r['permutation_cpu_s']:.0f} "
+            f"| {r['bootstrap_elo_s']:.2f} "
             f"| {r['bootstrap_elo_loop_s'] / r['bootstrap_elo_s']:.0f}{star(r['bootstrap_elo_loop_scaled'])} "
+            f"| {r['bootstrap_elo_loop_cpu_s'] / r['bootstrap_elo_cpu_s']:.0f} "
             f"| {r['bt_s']:.3f} | {r['bt_scipy_s'] / r['bt_s']:.1f} | {r['bootstrap_bt_s']:.2f} "
             f"| {r['bootstrap_bt_scipy_s'] / r['bootstrap_bt_s']:.1f} |"
         )
@@ -187,6 +200,7 @@ def main() -> None:
     document = {
         "cpu_threads": os.cpu_count(),
         "note": "shared 2-core machine, noisy: compare ratios; '*': baseline timed on a few orders, scaled",
+        "load_average_1min_at_end": os.getloadavg()[0],
         "cases": rows,
         "spread_versus_permutations": spread,
     }
