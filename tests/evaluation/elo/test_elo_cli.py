@@ -58,15 +58,22 @@ def test_cli_writes_tables_json_and_plots(tmp_path, battle_file):
     assert again.returncode == 2 and "exists" in again.stderr  # never replaces earlier results silently
 
 
-def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file):
+def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file, capsys):
+    from hf_ext.cli import main
+
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"model_a": "x", "model_b": "y", "winner": "model_a"}\n{"model_a": "x", "model_b": "y"\n')
     result = hf_ext_cli(bad)
     assert result.returncode == 2 and "bad.jsonl, line 2: invalid JSON" in result.stderr
-    assert "needs --out" in hf_ext_cli(battle_file, "--plot").stderr
-    assert "either a battle log" in hf_ext_cli().stderr
-    assert "input folder" in hf_ext_cli(battle_file, "--out", battle_file.parent).stderr
-    assert "MODEL=RATING" in hf_ext_cli(battle_file, "--anchor", "model-1").stderr
+    for args, message in [
+        ([battle_file, "--plot"], "needs --out"),
+        ([], "either a battle log"),
+        ([battle_file, "--out", battle_file.parent], "input folder"),
+        ([battle_file, "--anchor", "model-1"], "MODEL=RATING"),
+        ([battle_file, "--bootstrap", "1"], "bootstrap rounds must be 0"),
+    ]:
+        assert main(["elo", *map(str, args)]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_cli_from_lm_eval_outputs(tmp_path):
