@@ -1,5 +1,5 @@
-"""Compiled (numba) loops behind online Elo over many battle orders. Imported lazily: compiling costs ~1 s
-once, then the machine code is cached beside this file.
+"""Compiled (numba) loops behind online Elo over many battle orders. Imported lazily: the first call in a
+fresh environment compiles for 10-20 s, then numba's cache beside this file makes later imports fast.
 
 Each order gets its own counter-based random stream (splitmix64 of ``seed`` and the order's index), so the
 orders, and therefore the results, depend only on the seed: not on the thread count or scheduling.
