@@ -17,11 +17,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 from scipy.sparse.csgraph import connected_components
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from hf_ext.evaluation.elo.battles import encode_battles, pair_counts
 
@@ -68,8 +69,14 @@ def fit_bt_logits(
     differences). Stops when the largest Newton step is below ``tol``. The small dense solves run on one
     BLAS thread: on a busy machine a multi-threaded BLAS makes them a hundred times slower.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _newton(scores, alpha, reg, tol, max_iter)
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: scanning the loaded libraries costs milliseconds, more than a small fit."""
+    return ThreadpoolController()
 
 
 def _newton(scores: np.ndarray, alpha: float, reg: float, tol: float, max_iter: int) -> np.ndarray:
