@@ -39,6 +39,12 @@ _EXPORTS: dict[str, str] = {
     "CVaRGRPOTrainer": "hf_ext.trainers.cvar_grpo_trainer",
     "SlimGPTConfig": "hf_ext.pruning.slimgpt",
     "SlimGPTPruner": "hf_ext.pruning.slimgpt",
+    "online_elo": "hf_ext.evaluation.elo",
+    "permutation_elo": "hf_ext.evaluation.elo",
+    "bradley_terry": "hf_ext.evaluation.elo",
+    "check_reliability": "hf_ext.evaluation.elo",
+    "check_transitivity": "hf_ext.evaluation.elo",
+    "battles_from_lm_eval": "hf_ext.evaluation.elo",
 }
 
 __all__ = sorted(_EXPORTS)

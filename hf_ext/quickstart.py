@@ -24,6 +24,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("adaptive-dpo", "hf_ext.trainers.adaptive_quickstart:adaptive_dpo_step"),
     ("cvar-ppo", "hf_ext.trainers.cvar_quickstart:cvar_ppo_step"),
     ("slimgpt", "hf_ext.pruning.slimgpt.tour:quickstart_step"),
+    ("elo", "hf_ext.evaluation.elo.quickstart:quickstart_step"),
 ]
 
 

@@ -35,6 +35,9 @@ def atomic_write_text(path: Path, text: str) -> None:
     ) as f:
         f.write(text)
         temporary = Path(f.name)
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions open() would
     os.replace(temporary, path)
 
 

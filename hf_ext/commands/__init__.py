@@ -12,4 +12,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.quickstart",
     "hf_ext.commands.babilong",
     "hf_ext.commands.prune",
+    "hf_ext.commands.elo",
 ]

@@ -1,0 +1,111 @@
+"""Online Elo in the given order, and permutation-averaged Elo over many random orders at once.
+
+Update rule (FastChat defaults ``k=4, scale=400, base=10, init_rating=1000``):
+``E_a = 1 / (1 + base ** ((R_b - R_a) / scale))``, ``R_a += k (S_a - E_a)``, ``R_b -= k (S_a - E_a)``.
+Online Elo depends on the order of the battles ("Elo Uncovered", arXiv 2311.17295); averaging over
+random orders removes that arbitrary choice. All orders run in one compiled loop, in parallel over orders.
+
+Example:
+    >>> from hf_ext.evaluation.elo import online_elo, permutation_elo
+    >>> battles = [{"model_a": "x", "model_b": "y", "winner": "model_a"}] * 3
+    >>> {name: round(rating, 2) for name, rating in online_elo(battles).items()}
+    {'x': 1005.93, 'y': 994.07}
+    >>> table = permutation_elo(battles, n_permutations=10)
+    >>> table.index.tolist(), table["rank"].tolist()
+    (['x', 'y'], [1, 2])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hf_ext.evaluation.elo.battles import BattleLog, encode_battles
+from hf_ext.evaluation.elo.intervals import summarize_samples
+
+
+def _check_elo_parameters(k: float, scale: float, base: float) -> None:
+    if not k > 0:
+        raise ValueError(f"k must be > 0, got {k}")
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    if not base > 1:
+        raise ValueError(f"base must be > 1, got {base}")
+
+
+def _check_count(name: str, value: int) -> None:
+    if not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def online_elo(
+    battles: Any, k: float = 4.0, scale: float = 400.0, base: float = 10.0, init_rating: float = 1000.0
+) -> dict[str, float]:
+    """Online Elo ratings after processing the battles once, in the given order."""
+    from hf_ext.evaluation.elo._kernels import elo_in_order, pack_battles
+
+    _check_elo_parameters(k, scale, base)
+    log = encode_battles(battles)
+    ratings = np.full(log.n_models, float(init_rating))
+    order = np.arange(len(log), dtype=np.int64)
+    elo_in_order(ratings, pack_battles(log.a, log.b, log.score_a), order, float(k), float(scale), float(base))
+    return dict(zip(log.models, ratings.tolist()))
+
+
+def battle_order(n_battles: int, seed: int = 0, index: int = 0, with_replacement: bool = False) -> np.ndarray:
+    """The battle positions that order ``index`` of :func:`elo_samples` uses (a permutation, or a bootstrap
+    draw when ``with_replacement``), to reproduce one order outside the batch."""
+    from hf_ext.evaluation.elo._kernels import arrange
+
+    return arrange(np.arange(n_battles, dtype=np.int64), np.uint64(seed), np.uint64(index), with_replacement)
+
+
+def elo_samples(
+    battles: Any,
+    n_orders: int,
+    seed: int = 0,
+    with_replacement: bool = False,
+    k: float = 4.0,
+    scale: float = 400.0,
+    base: float = 10.0,
+    init_rating: float = 1000.0,
+) -> tuple[BattleLog, np.ndarray]:
+    """Online Elo over ``n_orders`` random orders (or bootstrap resamples): the log and an
+    ``(n_orders, n_models)`` rating matrix."""
+    import numba
+
+    from hf_ext.evaluation.elo._kernels import elo_over_orders, pack_battles
+
+    _check_elo_parameters(k, scale, base)
+    _check_count("n_orders", n_orders)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    log = encode_battles(battles)
+    packed = pack_battles(log.a, log.b, log.score_a)
+    samples = elo_over_orders(
+        packed, log.n_models, int(n_orders), int(seed), bool(with_replacement),
+        float(k), float(scale), float(base), float(init_rating), numba.get_num_threads(),
+    )  # fmt: skip
+    return log, samples
+
+
+def permutation_elo(
+    battles: Any,
+    n_permutations: int = 100,
+    seed: int = 0,
+    k: float = 4.0,
+    scale: float = 400.0,
+    base: float = 10.0,
+    init_rating: float = 1000.0,
+) -> pd.DataFrame:
+    """Online Elo averaged over ``n_permutations`` random orders of the battles.
+
+    Returns a DataFrame indexed by model, best first: ``mean``, ``std``, ``ci_low``/``ci_high`` (2.5 % and
+    97.5 % quantiles across orders) and ``rank`` (1 + number of models whose ``ci_low`` is above this
+    model's ``ci_high``, so models whose order-intervals overlap share a rank).
+    """
+    _check_count("n_permutations", n_permutations)
+    log, samples = elo_samples(battles, n_permutations, seed, False, k, scale, base, init_rating)
+    return summarize_samples(log.models, samples, point=samples.mean(axis=0), point_name="mean")
