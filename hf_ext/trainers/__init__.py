@@ -40,13 +40,13 @@ register_trainer(
     "cvar-ppo",
     "hf_ext.trainers.cvar_ppo_trainer:CVaRPPOTrainer",
     "hf_ext.trainers.cvar_ppo_config:CVaRPPOConfig",
-    builder="hf_ext.trainers.cvar_ppo_trainer:build_cvar_ppo_trainer",
+    needs_reward_funcs=True,
     description="PPO for causal LMs, risk-averse (CVaR) on request (RA-RLHF)",
 )
 register_trainer(
     "cvar-grpo",
     "hf_ext.trainers.cvar_grpo_trainer:CVaRGRPOTrainer",
     "hf_ext.trainers.cvar_grpo_config:CVaRGRPOConfig",
-    builder="hf_ext.trainers.cvar_grpo_trainer:build_cvar_grpo_trainer",
+    needs_reward_funcs=True,
     description="TRL's GRPO trained on the CVaR tail of its rewards (RA-RLHF soft-risk schedule)",
 )

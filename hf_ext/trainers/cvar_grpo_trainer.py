@@ -99,24 +99,3 @@ class CVaRGRPOTrainer(GRPOTrainer):
         metrics["risk/var_threshold"].append(rewards[keep].max().item() if keep.any() else float("nan"))
         metrics["reward/cvar"].append(rewards[keep].mean().item() if keep.any() else float("nan"))
         return output
-
-
-def build_cvar_grpo_trainer(
-    entry, *, args, model, tokenizer, train_dataset, eval_dataset, peft_config, launch_args
-) -> CVaRGRPOTrainer:
-    """Registry builder: recipe ``reward_funcs`` are ``module:function`` names or reward model paths."""
-    from hf_ext.utils import import_object
-
-    if not launch_args.reward_funcs:
-        raise ValueError(
-            "the cvar-grpo recipe must set 'reward_funcs' ('module:function' names or model paths)"
-        )
-    return CVaRGRPOTrainer(
-        model=model,
-        reward_funcs=[import_object(name) if ":" in name else name for name in launch_args.reward_funcs],
-        args=args,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-    )

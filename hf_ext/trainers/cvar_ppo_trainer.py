@@ -743,25 +743,3 @@ class CVaRPPOTrainer(Trainer):
             f"## Citation\n\n```bibtex\n{self._paper['citation']}\n```\n"
         )
         ModelCard(text).save(os.path.join(args.output_dir, "README.md"))
-
-
-def build_cvar_ppo_trainer(
-    entry, *, args, model, tokenizer, train_dataset, eval_dataset, peft_config, launch_args
-) -> CVaRPPOTrainer:
-    """Registry builder: recipe ``reward_funcs`` are ``module:function`` names or reward model paths."""
-    from hf_ext.utils import import_object
-
-    if not launch_args.reward_funcs:
-        raise ValueError(
-            "the cvar-ppo recipe must set 'reward_funcs' ('module:function' names or model paths)"
-        )
-    reward_funcs = [name if ":" not in name else import_object(name) for name in launch_args.reward_funcs]
-    return CVaRPPOTrainer(
-        model=model,
-        args=args,
-        processing_class=tokenizer,
-        reward_funcs=reward_funcs,
-        train_dataset=train_dataset,
-        eval_dataset=eval_dataset,
-        peft_config=peft_config,
-    )

@@ -106,6 +106,14 @@ def load_recipe_model(entry: Entry, model_args, trust_remote_code: bool = False)
     return model, tokenizer
 
 
+def resolve_reward_func(name: str):
+    """A recipe's reward: a local folder or a Hub id (a reward model, kept as the string the trainer loads)
+    stays a string; ``"module:function"`` is imported."""
+    if Path(name).exists() or ":" not in name:
+        return name
+    return import_object(name)
+
+
 def default_builder(
     entry: Entry,
     *,
@@ -128,8 +136,10 @@ def default_builder(
     }
     if entry.option("needs_reward_funcs", False):
         if not launch_args.reward_funcs:
-            raise ValueError(f"trainer {entry.name!r} needs 'reward_funcs' ('module:function' names)")
-        kwargs["reward_funcs"] = [import_object(name) for name in launch_args.reward_funcs]
+            raise ValueError(
+                f"trainer {entry.name!r} needs 'reward_funcs' ('module:function' names or reward model paths)"
+            )
+        kwargs["reward_funcs"] = [resolve_reward_func(name) for name in launch_args.reward_funcs]
     return entry.trainer_cls(**kwargs)
 
 

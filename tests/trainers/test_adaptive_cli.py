@@ -28,7 +28,7 @@ def test_cli_trains_adaptive_dpo_from_the_recipe(tmp_path, monkeypatch, capsys):
          "--max_steps", "2", "--logging_steps", "1", "--tau_max", "4.0", "--output_dir", str(output)]
     )  # fmt: skip
     assert exit_code == 0
-    assert f"saved adaptive-dpo model to {output}" in capsys.readouterr().out
+    assert f"trained adaptive-dpo: 2 steps, world size 1; saved to {output}" in capsys.readouterr().out
     saved_args = json.loads((output / "training_args.json").read_text())
     assert saved_args["tau_max"] == 4.0 and saved_args["rho"] == 0.1
     assert (output / "model.safetensors").exists() and not (output / "training_args.bin").exists()
