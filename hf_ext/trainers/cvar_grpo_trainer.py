@@ -30,12 +30,13 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from hf_ext.objectives.risk import cvar_mask, soft_risk_level
+from hf_ext.objectives.risk import cvar_mask
 from hf_ext.trainers.cvar_grpo_config import CVaRGRPOConfig
 from hf_ext.trainers.cvar_ppo_trainer import PAPER
+from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
 
 
-class CVaRGRPOTrainer(GRPOTrainer):
+class CVaRGRPOTrainer(SoftRiskScheduleMixin, GRPOTrainer):
     """:class:`trl.GRPOTrainer` whose loss covers only the completions in the CVaR tail of the rewards."""
 
     _tag_names = ["trl", "grpo", "cvar", "risk-averse", "hf-ext"]
@@ -47,16 +48,6 @@ class CVaRGRPOTrainer(GRPOTrainer):
         if not isinstance(self.args, CVaRGRPOConfig):
             raise TypeError(f"args must be a CVaRGRPOConfig, got {type(self.args).__name__}")
         self._gathered_rewards: torch.Tensor | None = None
-
-    def risk_level(self) -> float:
-        """The soft-risk level after ``state.global_step`` optimiser steps."""
-        return soft_risk_level(
-            self.state.global_step,
-            alpha=self.args.alpha,
-            warmup_steps=self.args.risk_warmup_steps,
-            total_steps=self.state.max_steps or (self.args.max_steps if self.args.max_steps > 0 else None),
-            reach_fraction=self.args.risk_reach_fraction,
-        )
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)

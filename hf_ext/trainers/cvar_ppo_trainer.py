@@ -19,6 +19,7 @@ The math lives in :mod:`hf_ext.objectives.ppo` and :mod:`hf_ext.objectives.risk`
 Example:
     >>> from hf_ext.testing import prompt_dataset, tiny_causal_lm
     >>> from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
+from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
     >>> from hf_ext.trainers.cvar_ppo_trainer import CVaRPPOTrainer
     >>> model, tokenizer = tiny_causal_lm("llama")
     >>> def short_words(prompts, completions, **columns):   # any reward function works
@@ -68,8 +69,9 @@ from hf_ext.objectives.ppo import (
     kl_shaped_rewards,
     masked_whiten,
 )
-from hf_ext.objectives.risk import cvar_mask, soft_risk_level
+from hf_ext.objectives.risk import cvar_mask
 from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
+from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
 
 VALUE_WEIGHTS_NAME = "value_model.safetensors"
 STATE_NAME = "cvar_ppo_state.json"
@@ -234,7 +236,7 @@ def response_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: f
     return torch.gather(F.log_softmax(logits, dim=-1), 2, tokens.unsqueeze(-1)).squeeze(-1)
 
 
-class CVaRPPOTrainer(Trainer):
+class CVaRPPOTrainer(SoftRiskScheduleMixin, Trainer):
     """PPO / CVaR-PPO trainer; see the module docstring for the stages and an example.
 
     Args:
@@ -537,16 +539,6 @@ class CVaRPPOTrainer(Trainer):
         )
         rollout.episode_returns = (
             rollout.returns[:, 0] if self.args.risk_return == "shaped" else rollout.scores
-        )
-
-    def risk_level(self) -> float:
-        """The soft-risk level at the current iteration (``state.global_step`` iterations done so far)."""
-        return soft_risk_level(
-            self.state.global_step,
-            alpha=self.args.alpha,
-            warmup_steps=self.args.risk_warmup_steps,
-            total_steps=self.state.max_steps or (self.args.max_steps if self.args.max_steps > 0 else None),
-            reach_fraction=self.args.risk_reach_fraction,
         )
 
     def select_tail(self, rollout: Rollout) -> None:
