@@ -2,7 +2,8 @@
 
 Every argument is passed to ``lm-eval run`` unchanged (``--model hf --model_args pretrained=... --tasks
 hfx_... --metadata ...``); hf-ext adds ``--include_path`` pointing at its task folder. Because it runs inside
-hf-ext, models saved by hf-ext (e.g. pruned models) load without ``trust_remote_code``.
+hf-ext (``import hf_ext`` installs the hook that registers hf-ext's model classes with transformers),
+models saved by hf-ext (e.g. pruned models) load without ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ def lm_eval_argv(arguments: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from lm_eval.__main__ import cli_evaluate
-
-    import hf_ext.pruning  # noqa: F401  (registers hf-ext's model classes, if any, with transformers)
 
     saved_argv = sys.argv
     sys.argv = lm_eval_argv(args.extra)

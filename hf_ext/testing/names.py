@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datasets import Dataset, DatasetDict
 from filelock import FileLock
 
+from hf_ext.registry import unknown_name_error
 from hf_ext.testing.datasets import preference_dataset, prompt_dataset
 from hf_ext.testing.models import TINY_ARCHITECTURES, save_tiny_causal_lm
 from hf_ext.utils import cache_dir
@@ -44,11 +45,6 @@ def is_testing_name(name: str | None) -> bool:
     return isinstance(name, str) and name.startswith(PREFIX)
 
 
-def _unknown(kind: str, name: str, choices: list[str]) -> ValueError:
-    listed = ", ".join(PREFIX + choice for choice in choices)
-    return ValueError(f"unknown testing {kind} {name!r}; choose one of: {listed}")
-
-
 def resolve_model_name(name: str) -> str:
     """A local folder for an ``hf-ext-testing:`` model name (built on first use); other names unchanged."""
     if not is_testing_name(name):
@@ -59,7 +55,7 @@ def resolve_model_name(name: str) -> str:
 
         return str(reference_lm_path())
     if short.removeprefix("tiny-") not in TINY_ARCHITECTURES or not short.startswith("tiny-"):
-        raise _unknown("model", name, TESTING_MODELS)
+        raise unknown_name_error("testing model", name, [PREFIX + choice for choice in TESTING_MODELS])
     target = cache_dir() / "testing-models" / short
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
@@ -72,7 +68,7 @@ def testing_dataset(name: str, test_fraction: float = 0.125) -> DatasetDict:
     """A ``DatasetDict`` with ``train`` and ``test`` splits for an ``hf-ext-testing:`` dataset name."""
     short = name.removeprefix(PREFIX)
     if not is_testing_name(name) or short not in TESTING_DATASETS:
-        raise _unknown("dataset", name, sorted(TESTING_DATASETS))
+        raise unknown_name_error("testing dataset", name, [PREFIX + choice for choice in TESTING_DATASETS])
     return TESTING_DATASETS[short]().train_test_split(test_size=test_fraction, seed=0)
 
 
