@@ -50,7 +50,8 @@ def online_elo(
     log = encode_battles(battles)
     ratings = np.full(log.n_models, float(init_rating))
     order = np.arange(len(log), dtype=np.int64)
-    elo_in_order(ratings, pack_battles(log.a, log.b, log.score_a), order, float(k), float(scale), float(base))
+    packed, bits = pack_battles(log.a, log.b, log.score_a)
+    elo_in_order(ratings, packed, bits, order, float(k), float(scale), float(base))
     return dict(zip(log.models, ratings.tolist()))
 
 
@@ -83,9 +84,9 @@ def elo_samples(
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     log = encode_battles(battles)
-    packed = pack_battles(log.a, log.b, log.score_a)
+    packed, bits = pack_battles(log.a, log.b, log.score_a)
     samples = elo_over_orders(
-        packed, log.n_models, int(n_orders), int(seed), bool(with_replacement),
+        packed, bits, log.n_models, int(n_orders), int(seed), bool(with_replacement),
         float(k), float(scale), float(base), float(init_rating), numba.get_num_threads(),
     )  # fmt: skip
     return log, samples

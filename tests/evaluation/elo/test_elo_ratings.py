@@ -76,13 +76,14 @@ def test_online_elo_options_and_validation():
             online_elo(frame, **bad)
 
 
-def test_one_permutation_equals_online_elo_on_that_order():
+@pytest.mark.parametrize("k", [4.0, 8.0, 64.0])  # short and long exp polynomial; classic update
+def test_one_permutation_equals_online_elo_on_that_order(k):
     frame = synthetic_battles(true_strengths(6, seed=4), n_battles=2000, seed=5)
     order = battle_order(len(frame), seed=7, index=0)
     assert sorted(order.tolist()) == list(range(len(frame)))  # a permutation
     assert not np.array_equal(order, np.arange(len(frame)))
-    table = permutation_elo(frame, n_permutations=1, seed=7, k=8.0)
-    expected = online_elo(frame.iloc[order], k=8.0)
+    table = permutation_elo(frame, n_permutations=1, seed=7, k=k)
+    expected = online_elo(frame.iloc[order], k=k)
     for name, rating in expected.items():
         assert table.loc[name, "mean"] == pytest.approx(rating, abs=1e-9)
 
@@ -224,3 +225,23 @@ def test_random_orders_are_uniform(n):
     assert copies.mean() == pytest.approx(1.0) and copies.var() == pytest.approx(1.0 - 1.0 / n, rel=0.1)
     # A bootstrap sample arrives in random order, not sorted by position.
     assert np.mean(np.diff(draws, axis=1) > 0) == pytest.approx((1 - 1 / n) / 2, abs=0.03)
+
+
+@pytest.mark.parametrize("short", [True, False])
+def test_exp_pair_matches_math_exp(short):
+    from hf_ext.evaluation.elo._kernels import _exp_pair
+
+    limit = 0.03 if short else 0.2
+    for y in np.linspace(-limit, limit, 1001):
+        up, down = _exp_pair.py_func(float(y), short)
+        assert up == pytest.approx(math.exp(y), rel=1e-15, abs=0)  # a few ulp
+        assert down == pytest.approx(math.exp(-y), rel=1e-15, abs=0)  # a few ulp
+
+
+def test_fast_batch_update_tracks_the_classic_update_over_a_long_log():
+    # A million-step-scale drift check in miniature: 20 models, 200k battles, K = 32 (the long polynomial).
+    frame = synthetic_battles(true_strengths(20, seed=9), n_battles=200_000, seed=9)
+    log, samples = elo_samples(frame, n_orders=2, seed=5, k=32.0)
+    for index in range(2):
+        expected = online_elo(frame.iloc[battle_order(len(frame), seed=5, index=index)], k=32.0)
+        np.testing.assert_allclose(samples[index], [expected[m] for m in log.models], rtol=0, atol=1e-9)
