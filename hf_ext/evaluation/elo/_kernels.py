@@ -9,9 +9,9 @@ Work per rating update is what limits speed (10^9 updates for 1000 orders of a m
 - battles are packed into one integer each (32 bits when there are at most 32,768 models);
 - a random order is built without random reads over the whole log: a cache-friendly bucket shuffle
   whose per-bucket Fisher-Yates passes run just ahead of the rating updates, while the bucket is in cache;
-- a bootstrap resample is n independent uniform draws, read straight into the update loop;
+- a bootstrap resample is n independent uniform draws, drawn chunk by chunk just ahead of the updates;
 - four orders are updated side by side in one thread, so that four independent rating chains overlap in
-  the CPU's pipeline, and the rating expectation uses an exp written out in arithmetic (no libm call).
+  the CPU's pipeline, on exponentiated ratings whose step factor is a short polynomial (no libm exp).
 """
 
 from __future__ import annotations
