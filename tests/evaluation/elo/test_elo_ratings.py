@@ -228,14 +228,73 @@ def test_random_orders_are_uniform(n):
 
 
 @pytest.mark.parametrize("short", [True, False])
-def test_exp_pair_matches_math_exp(short):
-    from hf_ext.evaluation.elo._kernels import _exp_pair
+def test_vector_exp_step_matches_the_exact_update(short):
+    from numba import njit
 
-    limit = 0.03 if short else 0.2
-    for y in np.linspace(-limit, limit, 1001):
-        up, down = _exp_pair.py_func(float(y), short)
-        assert up == pytest.approx(math.exp(y), rel=1e-15, abs=0)  # a few ulp
-        assert down == pytest.approx(math.exp(-y), rel=1e-15, abs=0)  # a few ulp
+    from hf_ext.evaluation.elo._kernels import _exp_step_long, _exp_step_short
+
+    step = _exp_step_short if short else _exp_step_long
+    kc = 0.03 if short else 0.2  # the largest c k each polynomial serves
+
+    @njit
+    def four_lanes(qa, qb, target, neg_kc):
+        return step(
+            (qa[0], qa[1], qa[2], qa[3]),
+            (qb[0], qb[1], qb[2], qb[3]),
+            (target[0], target[1], target[2], target[3]),
+            neg_kc,
+        )
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        qa, qb = np.exp(rng.uniform(-8, 8, 4)), np.exp(rng.uniform(-8, 8, 4))
+        score = rng.choice([0.0, 0.5, 1.0], 4)
+        got = four_lanes(qa, qb, kc * score, -kc)
+        for lane in range(4):
+            y = kc * (score[lane] - qa[lane] / (qa[lane] + qb[lane]))
+            assert got[lane] == pytest.approx(qa[lane] * math.exp(y), rel=1e-15, abs=0)  # a few ulp
+            assert got[4 + lane] == pytest.approx(qb[lane] * math.exp(-y), rel=1e-15, abs=0)
+
+
+def test_ratings_come_back_from_exponentiated_ratings_and_out_of_range_is_refused():
+    from hf_ext.evaluation.elo._kernels import _ratings_from_exp
+
+    c = math.log(10.0) / 400.0
+    ratings = np.array([900.0, 1000.0, 1234.5])
+    out = np.empty(3)
+    assert _ratings_from_exp(np.exp(c * (ratings - 1000.0)), 1000.0, c, out)
+    np.testing.assert_allclose(out, ratings, rtol=0, atol=1e-10)
+    for bad in (np.inf, np.nan, 0.0, 1e-305):
+        assert not _ratings_from_exp(np.array([1.0, bad, 1.0]), 1000.0, c, out)
+
+
+def test_bucket_overflow_replays_the_same_order():
+    from hf_ext.evaluation.elo import _kernels
+
+    n = 5 * 4096 + 3
+    payload = np.arange(n, dtype=np.int64)
+    n_buckets = _kernels._n_buckets(n)
+    tight = -(-n // n_buckets)  # a capacity at the mean: some bucket overflows, others are larger
+    buffer, layout = np.empty(n_buckets * tight, np.int64), np.zeros((2, n_buckets + 1), np.int64)
+    state = _kernels._prepare_order(payload, np.uint64(3), np.uint64(1), False, buffer, layout)
+    assert layout[0, -1] == n  # the replay: contiguous buckets
+    assert np.diff(layout[1]).max() > tight  # a bucket larger than the scratch is shuffled in place
+    order, scratch, bucket = np.empty(n, np.int64), np.empty(tight, np.int64), 0
+    for start in range(0, n, 4096):  # in chunks, as the batch kernel does
+        chunk = order[start : start + 4096]
+        state, bucket = _kernels._next_battles(
+            payload,
+            buffer,
+            layout,
+            start,
+            start + len(chunk),
+            bucket,
+            np.uint64(state),
+            False,
+            chunk,
+            scratch,
+        )
+    np.testing.assert_array_equal(order, battle_order(n, seed=3, index=1))
 
 
 def test_fast_batch_update_tracks_the_classic_update_over_a_long_log():
