@@ -9,16 +9,21 @@ them unchanged while the name they call ``logsigmoid`` through (``F`` in ``trl.t
     logsigmoid(z)  ->  -adaptive_preference_loss(z) = tau * log sigmoid(z / tau) - R(tau),
 
 so TRL's ``-logsigmoid(z)`` becomes the adaptive loss for exactly the pairs TRL sees (after its length
-normalisation, margins, f-divergence scores...). The substitution lasts one call; the number of
-``logsigmoid`` calls is checked against what the trainer expects, so a TRL version that computes its loss
-differently fails loudly instead of silently training plain DPO. The tau values of every call are kept for
+normalisation, margins, f-divergence scores...). The substitution lasts one call and is per thread: the
+name is routed, once, through a stand-in that asks a context variable which ``logsigmoid`` the calling
+thread's active loss scope wants (none: the original), so plain TRL trainers and other adaptive trainers
+in other threads are unaffected. The number of ``logsigmoid`` calls is checked against what the trainer
+expects, so a TRL version that computes its loss differently fails loudly instead of silently training
+plain DPO. The tau values of every call are kept for
 metrics (gathered across processes) and for :mod:`hf_ext.trainers.tau_logging`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -124,6 +129,22 @@ class _Namespace:
         return overrides[name] if name in overrides else getattr(self.__dict__["_wrapped"], name)
 
 
+# The logsigmoid that the calling thread's (or task's) active loss scope substitutes; None outside a scope.
+_ACTIVE_LOGSIGMOID: contextvars.ContextVar[Callable | None] = contextvars.ContextVar(
+    "hf_ext_adaptive_logsigmoid", default=None
+)
+_INSTALL_LOCK = threading.Lock()
+
+
+def _routed(original: Callable) -> Callable:
+    """``original``, unless the caller's context has an active adaptive ``logsigmoid``."""
+
+    def logsigmoid(*args: Any, **kwargs: Any) -> Any:
+        return (_ACTIVE_LOGSIGMOID.get() or original)(*args, **kwargs)
+
+    return logsigmoid
+
+
 def _replace_logsigmoid(namespace: Any, path: tuple[str, ...], logsigmoid: Callable) -> _Namespace:
     """A stand-in for ``namespace`` in which ``namespace.<path...>.logsigmoid`` is ``logsigmoid``."""
     if not path:
@@ -132,6 +153,19 @@ def _replace_logsigmoid(namespace: Any, path: tuple[str, ...], logsigmoid: Calla
     return _Namespace(
         namespace, {head: _replace_logsigmoid(getattr(namespace, head), tuple(rest), logsigmoid)}
     )
+
+
+def _install_router(module: ModuleType, path: tuple[str, ...]) -> None:
+    """Route ``module.<path...>.logsigmoid`` through :data:`_ACTIVE_LOGSIGMOID` (once per module)."""
+    top, *rest = path
+    with _INSTALL_LOCK:
+        current = getattr(module, top)
+        if isinstance(current, _Namespace):
+            return
+        leaf = current
+        for name in rest:
+            leaf = getattr(leaf, name)
+        setattr(module, top, _replace_logsigmoid(current, tuple(rest), _routed(leaf.logsigmoid)))
 
 
 class AdaptiveScalingMixin(JsonTrainingArgsMixin):
@@ -160,15 +194,15 @@ class AdaptiveScalingMixin(JsonTrainingArgsMixin):
 
     @contextlib.contextmanager
     def adaptive_loss_scope(self, expected_calls: int) -> Iterator[None]:
-        """Within this scope TRL's ``logsigmoid`` is the adaptive one; afterwards tau metrics are logged."""
-        module, (top, *rest) = self._logsigmoid_module, self._logsigmoid_path
-        original = getattr(module, top)
+        """Within this scope TRL's ``logsigmoid``, called from this thread, is the adaptive one; afterwards
+        tau metrics are logged."""
+        _install_router(self._logsigmoid_module, self._logsigmoid_path)
         self._tau_calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-        setattr(module, top, _replace_logsigmoid(original, tuple(rest), self._adaptive_logsigmoid))
+        token = _ACTIVE_LOGSIGMOID.set(self._adaptive_logsigmoid)
         try:
             yield
         finally:
-            setattr(module, top, original)
+            _ACTIVE_LOGSIGMOID.reset(token)
         if len(self._tau_calls) != expected_calls:
             raise RuntimeError(
                 f"{type(self).__name__} expected {expected_calls} Bradley-Terry logsigmoid call(s) in TRL's "

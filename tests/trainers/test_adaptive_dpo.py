@@ -244,4 +244,43 @@ def test_trl_loss_change_is_detected(tmp_path, monkeypatch):
         trainer.compute_loss(trainer.model, batch)
     import trl.trainer.dpo_trainer
 
-    assert trl.trainer.dpo_trainer.F is torch.nn.functional  # the substitution was undone
+    z = torch.linspace(-3, 3, 7)  # the substitution was undone
+    assert torch.equal(trl.trainer.dpo_trainer.F.logsigmoid(z), torch.nn.functional.logsigmoid(z))
+
+
+def test_loss_substitution_is_per_thread(tmp_path):
+    """While one thread is inside an adaptive loss scope, TRL's logsigmoid stays the plain one elsewhere."""
+    import threading
+
+    import trl.trainer.dpo_trainer
+
+    trainer = make_trainer(tmp_path)
+    z = torch.linspace(-3, 3, 7)
+    inside, finished, seen = threading.Event(), threading.Event(), {}
+
+    def in_scope():
+        try:
+            with trainer.adaptive_loss_scope(expected_calls=1):
+                seen["scope"] = trl.trainer.dpo_trainer.F.logsigmoid(z)
+                inside.set()
+                finished.wait(30)
+        except Exception as error:  # reported below rather than lost in the thread
+            seen["error"] = error
+            inside.set()
+
+    def elsewhere():
+        inside.wait(30)
+        seen["other"] = trl.trainer.dpo_trainer.F.logsigmoid(z)
+        finished.set()
+
+    threads = [threading.Thread(target=in_scope), threading.Thread(target=elsewhere)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert "error" not in seen, seen.get("error")
+    plain = torch.nn.functional.logsigmoid(z)
+    assert torch.equal(seen["other"], plain)
+    torch.testing.assert_close(seen["scope"], trainer._adaptive_logsigmoid(z))
+    assert not torch.allclose(seen["scope"], plain)
+    assert torch.equal(trl.trainer.dpo_trainer.F.logsigmoid(z), plain)
