@@ -73,6 +73,19 @@ def test_train_from_yaml_with_override_changes_the_saved_model(tmp_path, capsys)
     assert json.loads((trained / "training_args.json").read_text())["learning_rate"] == 1e-3
 
 
+def test_recipe_checkpoints_hold_no_pickle_and_resume(tmp_path, capsys):
+    out = tmp_path / "out"
+    common = ["--config", RECIPE, "--output_dir", str(out), "--save_strategy", "steps", "--save_steps", "2"]
+    assert main(["train", "dpo", *common, "--max_steps", "2"]) == 0
+    checkpoint = out / "checkpoint-2"
+    saved = {path.name for path in checkpoint.iterdir()}
+    assert {"optimizer.safetensors", "optimizer.json", "scheduler.json", "rng_state.safetensors"} <= saved
+    assert not [name for name in saved if name.endswith((".bin", ".pt", ".pth", ".pkl"))]
+    resume = ["--max_steps", "3", "--resume_from_checkpoint", str(checkpoint)]
+    assert main(["train", "dpo", *common, *resume]) == 0
+    assert "trained dpo: 3 steps" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_two_process_run_under_torchrun(tmp_path):
     """NOTES.md: accelerate's --cpu multi-process mode starts one process here; torchrun starts two (gloo)."""

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from hf_ext.objectives.adaptive_scaling import adaptive_preference_loss, validate_tau_arguments
-from hf_ext.trainers.safe_saving import JsonTrainingArgsMixin
+from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin
 
 PAPER = {
     "title": "Adaptive Preference Scaling for Reinforcement Learning with Human Feedback",
@@ -168,7 +168,7 @@ def _install_router(module: ModuleType, path: tuple[str, ...]) -> None:
         setattr(module, top, _replace_logsigmoid(current, tuple(rest), _routed(leaf.logsigmoid)))
 
 
-class AdaptiveScalingMixin(JsonTrainingArgsMixin):
+class AdaptiveScalingMixin(PickleFreeTrainerMixin):
     """Turns a TRL trainer's Bradley-Terry ``-logsigmoid(z)`` into the adaptive loss (see the module doc).
 
     A subclass names where TRL looks up ``logsigmoid`` (``_logsigmoid_module``, ``_logsigmoid_path``) and

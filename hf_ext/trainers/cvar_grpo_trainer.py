@@ -34,9 +34,10 @@ from hf_ext.objectives.risk import cvar_mask
 from hf_ext.trainers.cvar_grpo_config import CVaRGRPOConfig
 from hf_ext.trainers.cvar_ppo_trainer import PAPER
 from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
+from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin
 
 
-class CVaRGRPOTrainer(SoftRiskScheduleMixin, GRPOTrainer):
+class CVaRGRPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, GRPOTrainer):
     """:class:`trl.GRPOTrainer` whose loss covers only the completions in the CVaR tail of the rewards."""
 
     _tag_names = ["trl", "grpo", "cvar", "risk-averse", "hf-ext"]

@@ -72,6 +72,7 @@ from hf_ext.objectives.ppo import (
 from hf_ext.objectives.risk import cvar_mask
 from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
 from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
+from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin
 
 VALUE_WEIGHTS_NAME = "value_model.safetensors"
 STATE_NAME = "cvar_ppo_state.json"
@@ -236,7 +237,7 @@ def response_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: f
     return torch.gather(F.log_softmax(logits, dim=-1), 2, tokens.unsqueeze(-1)).squeeze(-1)
 
 
-class CVaRPPOTrainer(SoftRiskScheduleMixin, Trainer):
+class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
     """PPO / CVaR-PPO trainer; see the module docstring for the stages and an example.
 
     Args:

@@ -19,7 +19,7 @@ from typing import Any
 
 from hf_ext.config_parsing import parse_recipe
 from hf_ext.registry import Entry, get_trainer
-from hf_ext.trainers.safe_saving import replace_pickled_training_args
+from hf_ext.trainers.safe_saving import pickle_free, replace_pickled_training_args
 from hf_ext.utils import import_object
 
 DATA_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -140,7 +140,7 @@ def default_builder(
                 f"trainer {entry.name!r} needs 'reward_funcs' ('module:function' names or reward model paths)"
             )
         kwargs["reward_funcs"] = [resolve_reward_func(name) for name in launch_args.reward_funcs]
-    return entry.trainer_cls(**kwargs)
+    return pickle_free(entry.trainer_cls)(**kwargs)
 
 
 def build_from_recipe(name: str, argv: list[str]):

@@ -1,20 +1,36 @@
-"""Saving trained models without pickle.
+"""Saving trainers without pickle: JSON training arguments, and resume state as safetensors + JSON.
 
-``transformers.Trainer.save_model`` writes the training arguments as a pickled ``training_args.bin``
-beside the safetensors weights. hf-ext replaces it with ``training_args.json`` in every folder it saves for
-users (and so in everything ``push_to_hub`` uploads from those folders). Intermediate checkpoints written
-for ``resume_from_checkpoint`` keep the Trainer's own files, which resuming needs.
+``transformers.Trainer`` pickles three kinds of files: ``training_args.bin`` beside the weights, and in each
+checkpoint the resume state (``optimizer.pt``, ``scheduler.pt``, ``scaler.pt``, ``rng_state.pth``, all
+``torch.save``). :class:`PickleFreeTrainerMixin` writes ``training_args.json`` instead of the first, and
+each resume state as a pair ``<name>.safetensors`` (its tensors) + ``<name>.json`` (everything else, with
+references to the tensors), which it reads back on ``resume_from_checkpoint``. Checkpoints written by a
+plain Trainer still resume (the Trainer's own loaders run when the hf-ext files are absent). DeepSpeed,
+FSDP, XLA and SageMaker checkpoints are left to the Trainer: their engines write their own files.
 
 Example:
-    >>> from hf_ext.trainers.safe_saving import JsonTrainingArgsMixin
-    >>> from trl import DPOTrainer
-    >>> class MyDPOTrainer(JsonTrainingArgsMixin, DPOTrainer):   # save_model now writes JSON, no pickle
-    ...     pass
+    >>> import torch
+    >>> from tempfile import mkdtemp
+    >>> from hf_ext.trainers.safe_saving import load_state, save_state
+    >>> folder = mkdtemp()
+    >>> state = {"step": 3, "state": {0: {"exp_avg": torch.ones(2)}}, "betas": (0.9, 0.999)}
+    >>> save_state(state, folder, "optimizer")
+    >>> load_state(folder, "optimizer")
+    {'step': 3, 'state': {0: {'exp_avg': tensor([1., 1.])}}, 'betas': (0.9, 0.999)}
 """
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+FORMAT = "hf-ext-state/1"
 
 
 def replace_pickled_training_args(trainer, folder: str | Path) -> None:
@@ -25,9 +41,153 @@ def replace_pickled_training_args(trainer, folder: str | Path) -> None:
         (folder / "training_args.json").write_text(trainer.args.to_json_string(), encoding="utf-8")
 
 
-class JsonTrainingArgsMixin:
-    """Put before a ``transformers.Trainer`` subclass: ``save_model`` leaves JSON training arguments only."""
+# --- a state dict as JSON + safetensors ----------------------------------------------------------------
+# JSON holds dicts as lists of [key, value] pairs (optimizer states are keyed by int), tuples and arrays
+# as tagged objects, and each tensor as a reference to its entry in the safetensors file.
+
+
+def _encode(value: Any, where: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, torch.Tensor):
+        key = str(len(tensors))
+        tensors[key] = value.detach().cpu().contiguous().clone()  # clone: safetensors refuses shared storage
+        return {"tensor": key}
+    if isinstance(value, np.ndarray):
+        return {"ndarray": _encode(torch.from_numpy(value.copy()), where, tensors)}
+    if isinstance(value, dict):
+        return {"dict": [[key, _encode(item, f"{where}[{key!r}]", tensors)] for key, item in value.items()]}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(item, f"{where}[{i}]", tensors) for i, item in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(item, f"{where}[{i}]", tensors) for i, item in enumerate(value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"cannot save {where} without pickle: unsupported type {type(value).__name__}")
+
+
+def _decode(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, list):
+        return [_decode(item, tensors) for item in value]
+    if not isinstance(value, dict):
+        return value
+    (tag, content), *_ = value.items()
+    if tag == "tensor":
+        return tensors[content]
+    if tag == "ndarray":
+        return _decode(content, tensors).numpy()
+    if tag == "tuple":
+        return tuple(_decode(item, tensors) for item in content)
+    return {key: _decode(item, tensors) for key, item in content}
+
+
+def save_state(state: Any, folder: str | Path, name: str) -> None:
+    """Write ``state`` (dicts, lists, tuples, tensors, numpy arrays, numbers, strings, None) as
+    ``folder/name.json`` + ``folder/name.safetensors``."""
+    tensors: dict[str, torch.Tensor] = {}
+    document = {"format": FORMAT, "state": _encode(state, name, tensors)}
+    save_file(tensors, str(Path(folder, f"{name}.safetensors")))
+    Path(folder, f"{name}.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def has_state(folder: str | Path, name: str) -> bool:
+    return Path(folder, f"{name}.json").is_file() and Path(folder, f"{name}.safetensors").is_file()
+
+
+def load_state(folder: str | Path, name: str) -> Any:
+    """What :func:`save_state` wrote; a clear error if the files are not that format."""
+    path = Path(folder, f"{name}.json")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path}: field 'format' should be {FORMAT!r}")
+    return _decode(document["state"], load_file(str(Path(folder, f"{name}.safetensors"))))
+
+
+# --- the Trainer hooks ---------------------------------------------------------------------------------
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "cpu": torch.random.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.random.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.random.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.random.set_rng_state_all(state["cuda"])
+
+
+class PickleFreeTrainerMixin:
+    """Put before a ``transformers.Trainer`` subclass: ``save_model`` leaves JSON training arguments only,
+    and checkpoints hold the optimizer, scheduler, gradient scaler and RNG states as safetensors + JSON."""
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         super().save_model(output_dir, _internal_call)
         replace_pickled_training_args(self, output_dir or self.args.output_dir)
+
+    def _engine_saves_state(self) -> bool:
+        """DeepSpeed, FSDP, XLA and SageMaker: the Trainer's (engine's) own files."""
+        from transformers.trainer import is_sagemaker_mp_enabled, is_torch_xla_available
+
+        return bool(
+            self.is_deepspeed_enabled
+            or self.is_fsdp_enabled
+            or is_torch_xla_available()
+            or is_sagemaker_mp_enabled()
+        )
+
+    def _rng_name(self) -> str:
+        return f"rng_state_{self.args.process_index}" if self.args.world_size > 1 else "rng_state"
+
+    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        if self._engine_saves_state():
+            return super()._save_optimizer_and_scheduler(output_dir)
+        if self.args.should_save:
+            save_state(self.optimizer.state_dict(), output_dir, "optimizer")
+            save_state(self.lr_scheduler.state_dict(), output_dir, "scheduler")
+
+    def _save_scaler(self, output_dir: str) -> None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        if self._engine_saves_state() or scaler is None:
+            return super()._save_scaler(output_dir)
+        if self.args.should_save:
+            save_state(scaler.state_dict(), output_dir, "scaler")
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        if self._engine_saves_state():
+            return super()._save_rng_state(output_dir)
+        save_state(_rng_state(), output_dir, self._rng_name())
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        if checkpoint is None or self._engine_saves_state() or not has_state(checkpoint, "optimizer"):
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        self.optimizer.load_state_dict(load_state(checkpoint, "optimizer"))
+        if has_state(checkpoint, "scheduler"):
+            self.lr_scheduler.load_state_dict(load_state(checkpoint, "scheduler"))
+
+    def _load_scaler(self, checkpoint: str | None) -> None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        if checkpoint is None or scaler is None or not has_state(checkpoint, "scaler"):
+            return super()._load_scaler(checkpoint)
+        scaler.load_state_dict(load_state(checkpoint, "scaler"))
+
+    def _load_rng_state(self, checkpoint: str | None) -> None:
+        if checkpoint is None or self._engine_saves_state() or not has_state(checkpoint, self._rng_name()):
+            return super()._load_rng_state(checkpoint)
+        _set_rng_state(load_state(checkpoint, self._rng_name()))
+
+
+def pickle_free(trainer_cls: type) -> type:
+    """``trainer_cls`` if it already saves without pickle, else a same-named subclass with
+    :class:`PickleFreeTrainerMixin` (how ``hf-ext train`` runs TRL's own trainers)."""
+    if issubclass(trainer_cls, PickleFreeTrainerMixin):
+        return trainer_cls
+    namespace = {"__module__": trainer_cls.__module__, "__doc__": trainer_cls.__doc__}
+    return type(trainer_cls.__name__, (PickleFreeTrainerMixin, trainer_cls), namespace)

@@ -172,8 +172,12 @@ def test_resume_from_checkpoint_gives_the_same_next_losses(tmp_path):
     fields = {"max_steps": 4, "learning_rate": 1e-3, "save_strategy": "steps", "save_steps": 2, "pairs": 16}
     uninterrupted = make_trainer(tmp_path / "a", **fields)
     uninterrupted.train()
+    checkpoint = tmp_path / "a" / "AdaptiveDPOTrainer" / "checkpoint-2"
+    saved = sorted(path.name for path in checkpoint.iterdir())
+    assert not [name for name in saved if name.endswith((".bin", ".pt", ".pth", ".pkl"))]  # no pickle
+    assert {"optimizer.safetensors", "scheduler.json", "rng_state.json", "training_args.json"} <= set(saved)
     resumed = make_trainer(tmp_path / "b", **fields)
-    resumed.train(resume_from_checkpoint=str(tmp_path / "a" / "AdaptiveDPOTrainer" / "checkpoint-2"))
+    resumed.train(resume_from_checkpoint=str(checkpoint))
     losses = lambda trainer: {log["step"]: log["loss"] for log in trainer.state.log_history if "loss" in log}  # noqa: E731
     expected, got = losses(uninterrupted), losses(resumed)
     assert sorted(got) == [1, 2, 3, 4]  # steps 1-2 come back from the checkpoint's trainer_state.json

@@ -210,7 +210,9 @@ def test_resume_gives_the_same_next_step(tmp_path):
     final = {name: p.detach().clone() for name, p in full.model.named_parameters()}
 
     checkpoint = tmp_path / "out" / "checkpoint-1"
-    assert (checkpoint / "value_model.safetensors").exists() and not list(checkpoint.glob("*.bin"))
+    assert (checkpoint / "value_model.safetensors").exists()
+    assert (checkpoint / "optimizer.safetensors").exists() and (checkpoint / "rng_state.json").exists()
+    assert not [path.name for path in checkpoint.iterdir() if path.suffix in {".bin", ".pt", ".pth", ".pkl"}]
     resumed = make_trainer(tmp_path, model=copy.deepcopy(model), tokenizer=tokenizer, **settings)
     resumed.train(resume_from_checkpoint=str(checkpoint))
     assert resumed.kl_controller.beta == pytest.approx(beta_after_two, rel=1e-12)
