@@ -29,7 +29,7 @@ import trl.trainer.dpo_trainer as trl_dpo_trainer
 from trl import DPOTrainer
 
 from hf_ext.trainers.adaptive_dpo_config import ADAPTIVE_LOSS_TYPES, AdaptiveDPOConfig
-from hf_ext.trainers.adaptive_scaling import PAPER, AdaptiveScalingMixin, check_preference_columns
+from hf_ext.trainers.adaptive_scaling import PAPER, AdaptiveScalingMixin
 
 
 class AdaptiveDPOTrainer(AdaptiveScalingMixin, DPOTrainer):
@@ -41,6 +41,8 @@ class AdaptiveDPOTrainer(AdaptiveScalingMixin, DPOTrainer):
     _paper = PAPER
     _logsigmoid_module = trl_dpo_trainer
     _logsigmoid_path = ("F",)
+    _config_cls = AdaptiveDPOConfig
+    _default_output_dir = "adaptive-dpo-output"
 
     def __init__(
         self,
@@ -52,12 +54,7 @@ class AdaptiveDPOTrainer(AdaptiveScalingMixin, DPOTrainer):
         eval_dataset=None,
         **kwargs,
     ):
-        if args is None:
-            args = AdaptiveDPOConfig(output_dir="adaptive-dpo-output")
-        if not isinstance(args, AdaptiveDPOConfig):
-            raise TypeError(f"args must be an AdaptiveDPOConfig, got {type(args).__name__}")
-        check_preference_columns(train_dataset, "train")
-        check_preference_columns(eval_dataset, "eval")
+        args = self._checked_arguments(args, train_dataset, eval_dataset)
         super().__init__(
             model,
             ref_model,

@@ -26,7 +26,7 @@ import trl.trainer.reward_trainer as trl_reward_trainer
 from trl import RewardTrainer
 
 from hf_ext.trainers.adaptive_reward_config import AdaptiveRewardConfig
-from hf_ext.trainers.adaptive_scaling import PAPER, AdaptiveScalingMixin, check_preference_columns
+from hf_ext.trainers.adaptive_scaling import PAPER, AdaptiveScalingMixin
 
 
 class AdaptiveRewardTrainer(AdaptiveScalingMixin, RewardTrainer):
@@ -38,6 +38,8 @@ class AdaptiveRewardTrainer(AdaptiveScalingMixin, RewardTrainer):
     _paper = PAPER
     _logsigmoid_module = trl_reward_trainer
     _logsigmoid_path = ("nn", "functional")
+    _config_cls = AdaptiveRewardConfig
+    _default_output_dir = "adaptive-reward-output"
 
     def __init__(
         self,
@@ -48,12 +50,7 @@ class AdaptiveRewardTrainer(AdaptiveScalingMixin, RewardTrainer):
         eval_dataset=None,
         **kwargs,
     ):
-        if args is None:
-            args = AdaptiveRewardConfig(output_dir="adaptive-reward-output")
-        if not isinstance(args, AdaptiveRewardConfig):
-            raise TypeError(f"args must be an AdaptiveRewardConfig, got {type(args).__name__}")
-        check_preference_columns(train_dataset, "train")
-        check_preference_columns(eval_dataset, "eval")
+        args = self._checked_arguments(args, train_dataset, eval_dataset)
         super().__init__(
             model,
             args,

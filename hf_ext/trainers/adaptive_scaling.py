@@ -177,6 +177,19 @@ class AdaptiveScalingMixin(PickleFreeTrainerMixin):
 
     _logsigmoid_module: ModuleType
     _logsigmoid_path: tuple[str, ...]  # e.g. ("F",) for F.logsigmoid, ("nn", "functional") for nn.functional
+    _config_cls: type  # the trainer's config class
+    _default_output_dir: str  # where a trainer built without ``args`` writes
+
+    @classmethod
+    def _checked_arguments(cls, args: Any, train_dataset: Any, eval_dataset: Any) -> Any:
+        """``args`` (a default config if None) after checking its type and the datasets' columns."""
+        if args is None:
+            args = cls._config_cls(output_dir=cls._default_output_dir)
+        if not isinstance(args, cls._config_cls):
+            raise TypeError(f"args must be an {cls._config_cls.__name__}, got {type(args).__name__}")
+        check_preference_columns(train_dataset, "train")
+        check_preference_columns(eval_dataset, "eval")
+        return args
 
     def _adaptive_logsigmoid(self, z: torch.Tensor) -> torch.Tensor:
         args = self.args

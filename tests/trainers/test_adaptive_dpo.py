@@ -288,3 +288,8 @@ def test_loss_substitution_is_per_thread(tmp_path):
     torch.testing.assert_close(seen["scope"], trainer._adaptive_logsigmoid(z))
     assert not torch.allclose(seen["scope"], plain)
     assert torch.equal(trl.trainer.dpo_trainer.F.logsigmoid(z), plain)
+
+
+def test_args_must_be_the_adaptive_config(tmp_path):
+    with pytest.raises(TypeError, match="args must be an AdaptiveDPOConfig, got DPOConfig"):
+        make_trainer(tmp_path, config_cls=DPOConfig)
