@@ -304,3 +304,22 @@ def test_fast_batch_update_tracks_the_classic_update_over_a_long_log():
     for index in range(2):
         expected = online_elo(frame.iloc[battle_order(len(frame), seed=5, index=index)], k=32.0)
         np.testing.assert_allclose(samples[index], [expected[m] for m in log.models], rtol=0, atol=1e-9)
+
+
+def test_more_than_32768_models_use_the_wide_packing():
+    import pandas as pd
+
+    from hf_ext.evaluation.elo._kernels import pack_battles
+
+    rng = np.random.default_rng(3)
+    pairs = [(f"m{2 * i}", f"m{2 * i + 1}") for i in range(17_000)]  # 34,000 models
+    pairs += [(f"m{i}", f"m{i + 1}") for i in rng.integers(0, 40, 3000)]  # and a busy corner
+    winners = rng.choice(["model_a", "model_b", "tie"], len(pairs))
+    frame = pd.DataFrame(
+        {"model_a": [a for a, _ in pairs], "model_b": [b for _, b in pairs], "winner": winners}
+    )
+    log, samples = elo_samples(frame, n_orders=2, seed=4)
+    assert log.n_models == 34_000 and pack_battles(log.a, log.b, log.score_a)[1] == 20
+    for index in range(2):
+        expected = online_elo(frame.iloc[battle_order(len(frame), seed=4, index=index)])
+        np.testing.assert_allclose(samples[index], [expected[m] for m in log.models], rtol=0, atol=1e-9)
