@@ -79,17 +79,6 @@ def _bucket_capacity(n: int) -> int:
     return min(n, int(mean + 8.0 * np.sqrt(mean)) + 64)
 
 
-@njit(cache=True, inline="always")
-def _place(item, bucket, buffer, sizes, capacity) -> bool:
-    """Append ``item`` to its fixed-capacity ``bucket`` in ``buffer``; False if the bucket is full."""
-    size = sizes[bucket]
-    if size == capacity:
-        return False
-    buffer[bucket * capacity + size] = item
-    sizes[bucket] = size + np.uint64(1)
-    return True
-
-
 @njit(cache=True)
 def _fill_buckets(payload, seed: np.uint64, index: np.uint64, buffer, layout) -> None:
     """Order ``index`` before the in-bucket shuffles: ``payload`` copied into ``buffer`` bucket by bucket,
