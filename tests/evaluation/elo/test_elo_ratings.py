@@ -88,6 +88,16 @@ def test_one_permutation_equals_online_elo_on_that_order(k):
         assert table.loc[name, "mean"] == pytest.approx(rating, abs=1e-9)
 
 
+def test_batch_orders_follow_scale_base_and_initial_rating():
+    frame = synthetic_battles(true_strengths(6, seed=6), n_battles=1500, seed=6)
+    options = {"k": 16.0, "scale": 200.0, "base": math.e}  # c k = 0.08: the long polynomial
+    log, samples = elo_samples(frame, n_orders=5, seed=2, init_rating=1500.0, **options)
+    for index in (0, 4):
+        order = frame.iloc[battle_order(len(frame), seed=2, index=index)]
+        expected = online_elo(order, init_rating=1500.0, **options)
+        np.testing.assert_allclose(samples[index], [expected[m] for m in log.models], rtol=0, atol=1e-9)
+
+
 def test_every_order_of_a_batch_is_reproducible_alone():
     frame = synthetic_battles(true_strengths(5, seed=0), n_battles=800, seed=1)
     log, samples = elo_samples(frame, n_orders=12, seed=3, with_replacement=True)
