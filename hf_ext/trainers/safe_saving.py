@@ -4,9 +4,11 @@
 checkpoint the resume state (``optimizer.pt``, ``scheduler.pt``, ``scaler.pt``, ``rng_state.pth``, all
 ``torch.save``). :class:`PickleFreeTrainerMixin` writes ``training_args.json`` instead of the first, and
 each resume state as a pair ``<name>.safetensors`` (its tensors) + ``<name>.json`` (everything else, with
-references to the tensors), which it reads back on ``resume_from_checkpoint``. Checkpoints written by a
-plain Trainer still resume (the Trainer's own loaders run when the hf-ext files are absent). DeepSpeed,
-FSDP, XLA and SageMaker checkpoints are left to the Trainer: their engines write their own files.
+references to the tensors), which it reads back on ``resume_from_checkpoint``. Pushes during training
+(``hub_strategy``) upload the same files, without the ``training_args.bin`` that the Trainer's own push
+writes. Checkpoints written by a plain Trainer still resume (the Trainer's own loaders run when the hf-ext
+files are absent). DeepSpeed, FSDP, XLA and SageMaker checkpoints are left to the Trainer: their engines
+write their own files.
 
 Example:
     >>> import torch
@@ -21,8 +23,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +113,15 @@ def load_state(folder: str | Path, name: str) -> Any:
 # --- the Trainer hooks ---------------------------------------------------------------------------------
 
 
+_RESUME_STATE = ("optimizer", "scheduler", "scaler", "rng_state", "trainer_state")
+
+
+def _is_resume_state(file_name: str) -> bool:
+    """The files of a checkpoint that only resuming reads (hf-ext's and the Trainer's)."""
+    stem = file_name.split(".", 1)[0]
+    return stem in _RESUME_STATE or stem.startswith("rng_state_")
+
+
 def _rng_state() -> dict[str, Any]:
     state = {"python": random.getstate(), "numpy": np.random.get_state(), "cpu": torch.random.get_rng_state()}
     if torch.cuda.is_available():
@@ -164,6 +177,67 @@ class PickleFreeTrainerMixin:
         if self._engine_saves_state():
             return super()._save_rng_state(output_dir)
         save_state(_rng_state(), output_dir, self._rng_name())
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        """The Trainer's push during training (``push_to_hub`` with a ``hub_strategy`` other than "end"),
+        without its pickled ``training_args.bin``: the checkpoint's files except the resume state are copied
+        to ``output_dir`` beside ``training_args.json``, and ``output_dir`` is uploaded in the background
+        (plus the checkpoint itself for "checkpoint" and "all_checkpoints")."""
+        import transformers.trainer as hf_trainer
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, HubStrategy
+
+        args = self.args
+        if not self.is_world_process_zero() or args.hub_strategy == HubStrategy.END:
+            return
+        if (
+            not args.hub_always_push
+            and self.push_in_progress is not None
+            and not self.push_in_progress.is_done()
+        ):
+            return  # the previous push is still running
+        self.callback_handler.on_push_begin(args, self.state, self.control)
+        output_dir = Path(args.output_dir)
+        for path in Path(checkpoint_folder).iterdir():
+            if path.is_file() and not _is_resume_state(path.name):
+                shutil.copy(path, output_dir / path.name)
+        if self.processing_class is not None:
+            self.processing_class.save_pretrained(output_dir)
+        replace_pickled_training_args(self, output_dir)
+        progress = (
+            f"step {self.state.global_step}"
+            if args.save_strategy == "steps"
+            else f"epoch {int(self.state.epoch)}"
+        )
+        message = f"Training in progress, {progress}"
+        upload = functools.partial(
+            hf_trainer.hf_api().upload_folder,
+            repo_id=self.hub_model_id,
+            token=args.hub_token,
+            run_as_future=True,
+            revision=args.hub_revision,
+        )
+        jobs = [
+            upload(
+                folder_path=str(output_dir),
+                commit_message=message,
+                ignore_patterns=["_*", f"{PREFIX_CHECKPOINT_DIR}-*"],
+            )
+        ]
+        if args.hub_strategy in (HubStrategy.CHECKPOINT, HubStrategy.ALL_CHECKPOINTS):
+            where = (
+                "last-checkpoint"
+                if args.hub_strategy == HubStrategy.CHECKPOINT
+                else Path(checkpoint_folder).name
+            )
+            jobs.append(
+                upload(
+                    folder_path=checkpoint_folder, path_in_repo=where, commit_message=f"{message}, checkpoint"
+                )
+            )
+        if self.push_in_progress is None or self.push_in_progress.is_done():
+            self.push_in_progress = hf_trainer.PushInProgress(jobs)
+        else:
+            self.push_in_progress.jobs.extend(jobs)
 
     def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
         if checkpoint is None or self._engine_saves_state() or not has_state(checkpoint, "optimizer"):

@@ -213,6 +213,35 @@ def test_push_to_hub_card_names_the_method_and_paper(tmp_path, monkeypatch):
     assert "hong2024adaptive" in card and "Adaptive DPO" in card
 
 
+def test_push_during_training_uploads_no_pickle(tmp_path, monkeypatch):
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    import transformers.trainer
+
+    uploads = []
+
+    class FakeHubApi:
+        def create_repo(self, repo_id, **kwargs):
+            return type("RepoUrl", (), {"repo_id": f"someone/{repo_id}"})()
+
+        def upload_folder(self, repo_id, folder_path, path_in_repo=None, **kwargs):
+            uploads.append((path_in_repo, sorted(p.name for p in Path(folder_path).iterdir())))
+            done = Future()
+            done.set_result("https://huggingface.co/someone/commit/fake")
+            return done
+
+    monkeypatch.setattr(transformers.trainer, "hf_api", lambda: FakeHubApi())
+    fields = {"push_to_hub": True, "hub_strategy": "checkpoint", "save_strategy": "steps", "save_steps": 1}
+    make_trainer(tmp_path, max_steps=2, **fields).train()
+    assert [where for where, _ in uploads] == [None, "last-checkpoint"] * 2
+    for where, files in uploads:
+        assert not [name for name in files if name.endswith((".bin", ".pt", ".pth", ".pkl"))], (where, files)
+        assert "training_args.json" in files and "model.safetensors" in files
+    output_files, checkpoint_files = uploads[-2][1], uploads[-1][1]
+    assert "optimizer.safetensors" in checkpoint_files and "optimizer.safetensors" not in output_files
+
+
 @pytest.mark.parametrize(
     "fields,field_name",
     [
