@@ -19,7 +19,6 @@ The math lives in :mod:`hf_ext.objectives.ppo` and :mod:`hf_ext.objectives.risk`
 Example:
     >>> from hf_ext.testing import prompt_dataset, tiny_causal_lm
     >>> from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
-from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
     >>> from hf_ext.trainers.cvar_ppo_trainer import CVaRPPOTrainer
     >>> model, tokenizer = tiny_causal_lm("llama")
     >>> def short_words(prompts, completions, **columns):   # any reward function works
