@@ -109,26 +109,25 @@ def _fill_buckets(payload, seed: np.uint64, index: np.uint64, buffer, layout) ->
                 break
             buffer[bucket * capacity + size] = payload[np.uint64(t + 1)]
             sizes[bucket] = size + one
-    if not fits:
-        sizes[:] = 0
+    if not fits:  # replay the draws once, then place contiguously: count, then place
+        buckets = np.empty(n, dtype=np.uint64)
         state = _stream_state(seed ^ _MIX2, index)
         for t in range(0, n, 2):
             state, value = _splitmix(state)
             for half in range(min(2, n - t)):
-                sizes[_bucket_draw(value << (high * np.uint64(half)), n_buckets)] += one
+                buckets[t + half] = _bucket_draw(value << (high * np.uint64(half)), n_buckets)
+        sizes[:] = 0
+        for bucket in buckets:
+            sizes[bucket] += one
     layout[:, 0] = 0
     for bucket in range(n_buckets):
         layout[0, bucket + 1] = layout[0, bucket] + (capacity if fits else sizes[bucket])
         layout[1, bucket + 1] = layout[1, bucket] + sizes[bucket]
     if not fits:
         cursors = layout[0, :n_buckets].astype(np.uint64)
-        state = _stream_state(seed ^ _MIX2, index)
-        for t in range(0, n, 2):
-            state, value = _splitmix(state)
-            for half in range(min(2, n - t)):
-                bucket = _bucket_draw(value << (high * np.uint64(half)), n_buckets)
-                buffer[cursors[bucket]] = payload[np.uint64(t + half)]
-                cursors[bucket] += one
+        for t in range(n):
+            buffer[cursors[buckets[t]]] = payload[t]
+            cursors[buckets[t]] += one
 
 
 @njit(cache=True, inline="always")
