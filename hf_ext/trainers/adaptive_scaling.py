@@ -14,8 +14,8 @@ name is routed, once, through a stand-in that asks a context variable which ``lo
 thread's active loss scope wants (none: the original), so plain TRL trainers and other adaptive trainers
 in other threads are unaffected. The number of ``logsigmoid`` calls is checked against what the trainer
 expects, so a TRL version that computes its loss differently fails loudly instead of silently training
-plain DPO. The tau values of every call are kept for
-metrics (gathered across processes) and for :mod:`hf_ext.trainers.tau_logging`.
+plain DPO. The tau values of every call are kept for metrics (gathered across processes) and for
+:mod:`hf_ext.trainers.tau_logging`.
 """
 
 from __future__ import annotations
