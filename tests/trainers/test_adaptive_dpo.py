@@ -1,48 +1,27 @@
 """AdaptiveDPOTrainer: parity with TRL's DPOTrainer, training behaviour, LoRA, resume, Hub card, bad input."""
 
-import copy
 import math
 
 import pytest
 import torch
+from adaptive_helpers import CPU_TRAINING_ARGS, loss_and_gradients
 from trl import DPOConfig, DPOTrainer
 
 from hf_ext import AdaptiveDPOConfig, AdaptiveDPOTrainer, adaptive_preference_loss
 from hf_ext.testing import preference_dataset, tiny_causal_lm
-
-COMMON = {
-    "per_device_train_batch_size": 4,
-    "max_length": 64,
-    "report_to": "none",
-    "use_cpu": True,
-    "seed": 0,
-    "save_strategy": "no",
-    "logging_steps": 1,
-    "bf16": False,  # TRL turns bf16 on by default; CPU autocast to bf16 only slows the tests down
-}
 
 
 def make_trainer(tmp_path, trainer_cls=AdaptiveDPOTrainer, config_cls=AdaptiveDPOConfig, pairs=8, **fields):
     policy, tokenizer = tiny_causal_lm(seed=1)
     reference, _ = tiny_causal_lm(seed=0)  # a different model, so z = beta * h is not zero at step 0
     dataset = fields.pop("dataset", None) or preference_dataset(pairs)
-    fields = {**COMMON, "output_dir": str(tmp_path / trainer_cls.__name__), **fields}
+    fields = {**CPU_TRAINING_ARGS, "output_dir": str(tmp_path / trainer_cls.__name__), **fields}
     if config_cls is AdaptiveDPOConfig:
         fields.setdefault("tau_plots", False)
     args = config_cls(**fields)
     return trainer_cls(
         model=policy, ref_model=reference, args=args, train_dataset=dataset, processing_class=tokenizer
     )
-
-
-def loss_and_gradients(trainer, batch):
-    model = trainer.model
-    model.train()
-    model.zero_grad()
-    loss = trainer.compute_loss(model, trainer._prepare_inputs(copy.deepcopy(batch)))
-    loss.backward()
-    gradients = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-    return loss.detach(), gradients
 
 
 def first_batch(trainer):
@@ -147,7 +126,11 @@ def test_lora_without_reference_model(tmp_path):
 
     policy, tokenizer = tiny_causal_lm(seed=1)
     args = AdaptiveDPOConfig(
-        output_dir=str(tmp_path / "lora"), max_steps=3, learning_rate=1e-2, tau_plots=False, **COMMON
+        output_dir=str(tmp_path / "lora"),
+        max_steps=3,
+        learning_rate=1e-2,
+        tau_plots=False,
+        **CPU_TRAINING_ARGS,
     )
     lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     trainer = AdaptiveDPOTrainer(

@@ -1,27 +1,16 @@
 """AdaptiveRewardTrainer: parity with TRL's RewardTrainer, the per-pair formula, training, bad input."""
 
-import copy
 import math
 
 import pytest
 import torch
+from adaptive_helpers import CPU_TRAINING_ARGS, loss_and_gradients
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification
 from trl import RewardConfig, RewardTrainer
 
 from hf_ext import AdaptiveRewardConfig, AdaptiveRewardTrainer, adaptive_preference_loss
 from hf_ext.testing import preference_dataset, tiny_config, tiny_tokenizer
-
-COMMON = {
-    "per_device_train_batch_size": 4,
-    "max_length": 64,
-    "report_to": "none",
-    "use_cpu": True,
-    "seed": 0,
-    "save_strategy": "no",
-    "logging_steps": 1,
-    "bf16": False,  # TRL turns bf16 on by default; CPU autocast to bf16 only slows the tests down
-}
 
 
 def reward_model(seed=0):
@@ -31,7 +20,7 @@ def reward_model(seed=0):
 
 def make_trainer(tmp_path, trainer_cls=AdaptiveRewardTrainer, config_cls=AdaptiveRewardConfig, **fields):
     dataset = fields.pop("dataset", None) or preference_dataset(fields.pop("pairs", 8))
-    fields = {**COMMON, "output_dir": str(tmp_path / trainer_cls.__name__), **fields}
+    fields = {**CPU_TRAINING_ARGS, "output_dir": str(tmp_path / trainer_cls.__name__), **fields}
     if config_cls is AdaptiveRewardConfig:
         fields.setdefault("tau_plots", False)
     return trainer_cls(
@@ -40,15 +29,6 @@ def make_trainer(tmp_path, trainer_cls=AdaptiveRewardTrainer, config_cls=Adaptiv
         train_dataset=dataset,
         processing_class=tiny_tokenizer(),
     )
-
-
-def loss_and_gradients(trainer, batch):
-    model = trainer.model
-    model.train()
-    model.zero_grad()
-    loss = trainer.compute_loss(model, trainer._prepare_inputs(copy.deepcopy(batch)))
-    loss.backward()
-    return loss.detach(), {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 
 
 def test_unit_tau_gives_reward_trainer_gradients(tmp_path):
