@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from hf_ext import SlimGPTConfig, SlimGPTPruner
-from hf_ext.quickstart import recipe_path
+from hf_ext.recipes import recipe_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -92,7 +92,7 @@ def test_training_separates_chosen_from_rejected(tmp_path):
 
 
 def test_recipe_trains_through_the_registry(tmp_path):
-    from hf_ext.quickstart import recipe_path
+    from hf_ext.recipes import recipe_path
     from hf_ext.trainers.launch import train_from_recipe
 
     output = tmp_path / "rm"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hf_ext.quickstart import recipe_path
+from hf_ext.recipes import recipe_path
 from hf_ext.registry import get_trainer
 from hf_ext.trainers.launch import build_from_recipe
 

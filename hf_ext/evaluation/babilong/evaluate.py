@@ -1,4 +1,4 @@
-"""Run the ``hfx_babilong_*`` lm-eval tasks from Python, and the quickstart step that does so offline.
+"""Run the ``hfx_babilong_*`` lm-eval tasks from Python.
 
 :func:`evaluate_babilong` is ``lm_eval.simple_evaluate`` with hf-ext's include path and the BABILong
 metadata filled in; it returns lm-eval's results plus the per-length table.
@@ -12,10 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-from hf_ext.evaluation.babilong.generator import length_label
 
 
 def evaluate_babilong(
@@ -60,22 +57,3 @@ def evaluate_babilong(
         "by_length": by_length,
         "by_depth": by_depth,
     }
-
-
-def quickstart_step(workdir: Path) -> list[str]:
-    """One BABILong evaluation of the tiny offline model: qa1 at 0 and 1k tokens, then a heatmap."""
-    from hf_ext.evaluation.babilong.plots import plot_heatmap
-    from hf_ext.testing import save_tiny_causal_lm
-
-    model_dir = save_tiny_causal_lm(workdir / "babilong-tiny-llama")
-    lengths = [0, 1024]
-    output = evaluate_babilong(str(model_dir), tasks=["qa1"], lengths=lengths, num_samples=4, limit=8)
-    heatmap = plot_heatmap(output["by_length"], workdir / "babilong_heatmap.png", title="tiny random model")
-    accuracies = ", ".join(
-        f"{length_label(length)} {100 * output['by_length']['qa1'][length]:.0f}%" for length in lengths
-    )
-    return [
-        f"babilong: hfx_babilong_qa1 on a random tiny Llama (4 samples per length), accuracy {accuracies} "
-        "(a random model is expected near 0)",
-        f"babilong: heatmap in {heatmap}",
-    ]

@@ -2,8 +2,8 @@
 
 Example:
     >>> from pathlib import Path
-    >>> from hf_ext.evaluation.elo.quickstart import quickstart_step
-    >>> lines = quickstart_step(Path("quickstart-out"))  # doctest: +SKIP
+    >>> from hf_ext.quickstart.elo import step
+    >>> lines = step(Path("quickstart-out"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hf_ext.evaluation.elo.report import analyze, format_report
 from hf_ext.evaluation.elo.synthetic import synthetic_battles, true_strengths
 
 
-def quickstart_step(workdir: Path) -> list[str]:
+def step(workdir: Path) -> list[str]:
     """20 models of known strength, 50,000 battles: permutation Elo, BT and bootstrap, written to workdir."""
     strengths = true_strengths(20, spread=300.0, seed=0)
     battles = synthetic_battles(strengths, n_battles=50_000, seed=0)

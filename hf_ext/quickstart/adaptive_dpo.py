@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def adaptive_dpo_step(workdir: Path) -> list[str]:
+def step(workdir: Path) -> list[str]:
     """Train ``adaptive-dpo`` from its tiny recipe through the registry; report loss, tau and the plots."""
-    from hf_ext.quickstart import recipe_path
+    from hf_ext.recipes import recipe_path
     from hf_ext.trainers.launch import train_from_recipe
 
     output_dir = workdir / "adaptive-dpo-tiny"

@@ -2,8 +2,8 @@
 
 Example:
     >>> from pathlib import Path
-    >>> from hf_ext.pruning.slimgpt.tour import quickstart_step
-    >>> lines = quickstart_step(Path("/tmp/hf-ext-quickstart"))  # doctest: +SKIP
+    >>> from hf_ext.quickstart.slimgpt import step
+    >>> lines = step(Path("/tmp/hf-ext-quickstart"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def quickstart_step(workdir: Path) -> list[str]:
+def step(workdir: Path) -> list[str]:
     """Prune :func:`~hf_ext.testing.reference_lm` with SlimGPT, reload it with ``from_pretrained``."""
     import torch
     from transformers import AutoModelForCausalLM

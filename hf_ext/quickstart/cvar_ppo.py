@@ -2,8 +2,8 @@
 
 Example:
     >>> from pathlib import Path
-    >>> from hf_ext.trainers.cvar_quickstart import cvar_ppo_step
-    >>> lines = cvar_ppo_step(Path("/tmp/hf-ext-quickstart"))  # doctest: +SKIP
+    >>> from hf_ext.quickstart.cvar_ppo import step
+    >>> lines = step(Path("/tmp/hf-ext-quickstart"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def cvar_ppo_step(workdir: Path) -> list[str]:
+def step(workdir: Path) -> list[str]:
     """Four CVaR-PPO iterations of the offline reference LM on VADER sentiment; reward and kept share."""
-    from hf_ext.quickstart import recipe_path
+    from hf_ext.recipes import recipe_path
     from hf_ext.trainers.launch import train_from_recipe
 
     output_dir = workdir / "cvar-ppo-tiny"
