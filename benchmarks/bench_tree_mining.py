@@ -9,10 +9,10 @@ folder and deleted afterwards. For growing prefixes of it, two ways build the sa
 - **baseline**: ``json.load`` every file into a list, parse and mine them all, ``Dataset.from_list``.
 
 Each run is a fresh process (spawned, with its own empty ``datasets`` cache); reported: files per second and
-the growth of peak resident memory over the process's size after imports. Timings on a shared machine are
-noisy: read ratios and the trend of memory with corpus size.
+the growth of peak resident memory (Linux VmHWM, reset after the imports) over the resident size after the
+imports. Timings on a shared machine are noisy: read ratios and the trend of memory with corpus size.
 
-    python benchmarks/bench_tree_mining.py [--sizes 250,500,1000,2000] [--observation-chars 30000]
+    python benchmarks/bench_tree_mining.py [--sizes 250,500,1000,2000] [--observation-chars 55000]
 
 Writes benchmarks/results/tree_mining.json and prints a Markdown table.
 """
@@ -35,8 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _measure(method: str, files: list[str], cache: str) -> dict:
     """Run in a fresh process: build the pair dataset of ``files`` with ``method``; time and peak memory."""
-    import resource
-
     os.environ["HF_DATASETS_CACHE"] = cache
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     from datasets import Dataset  # noqa: F401  (imported before the memory baseline is read)
@@ -44,7 +42,7 @@ def _measure(method: str, files: list[str], cache: str) -> dict:
     from hf_ext.data import tool_trees
 
     paths = [Path(name) for name in files]
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _reset_peak_memory()
     started = time.perf_counter()
     if method == "stream":
         dataset = tool_trees.tree_preference_dataset(paths)
@@ -60,15 +58,42 @@ def _measure(method: str, files: list[str], cache: str) -> dict:
         rows = [tool_trees.pair_record(pair) for pair in tool_trees.mine_pairs(trees)]
         dataset = tool_trees._rows_to_dataset(rows, tool_trees._features("step"))
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_memory_kib()
     return {
         "method": method,
         "files": len(paths),
         "pairs": len(dataset),
         "seconds": seconds,
         "files_per_second": len(paths) / seconds,
-        "memory_growth_mb": (peak - before) / 1024,  # ru_maxrss is in KiB on Linux
+        "memory_growth_mb": (peak - before) / 1024,
     }
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak_memory() -> int:
+    """Reset the kernel's peak-RSS mark (Linux, /proc/self/clear_refs) and return the current RSS in KiB."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_kib("VmRSS")
+    except OSError:  # no reset possible: growth is then measured against the peak so far
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _peak_memory_kib() -> int:
+    try:
+        return _status_kib("VmHWM")
+    except (OSError, KeyError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure(method: str, files: list[Path]) -> dict:
@@ -149,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="250,500,1000,2000", help="comma list of corpus sizes (files)")
-    parser.add_argument("--observation-chars", type=int, default=30000, help="padding of each observation")
+    parser.add_argument("--observation-chars", type=int, default=55000, help="padding of each observation")
     parser.add_argument("--workdir", default=None, help="parent of the temporary corpus")
     parser.add_argument("--results", default=str(RESULTS), help="JSON file to write")
     parser.add_argument(
