@@ -63,6 +63,9 @@ OBSERVATION_CODES = {
 }
 PAIR_MODES = ("step", "path")
 PAIR_FORMATS = ("trl", "toolpreference")
+# Pairs buffered before each Arrow write: prompts carry whole observations (ToolBench's are often tens of KB),
+# so datasets' default of 1000 rows would hold ~100 MB.
+WRITER_BATCH_SIZE = 32
 
 SYSTEM_PROMPT = (
     "You solve the user's task by calling functions. At each step write a short Thought about the current "
@@ -592,7 +595,10 @@ def _dataset_from_files(
         return empty
     try:
         return Dataset.from_generator(
-            _pair_rows, features=_features(mode), gen_kwargs={"files": stamps, "errors": errors, **options}
+            _pair_rows,
+            features=_features(mode),
+            gen_kwargs={"files": stamps, "errors": errors, **options},
+            writer_batch_size=WRITER_BATCH_SIZE,
         )
     except ValueError as error:  # datasets refuses to build a split with no rows
         if "corresponds to no data" in str(error):
