@@ -50,7 +50,7 @@ MANIFEST = "pipeline.json"
 
 
 def autoformalize(problems: Sequence[Record], translator: Any, max_new_tokens: int = 256) -> list[Record]:
-    """Add ``formal_statement_generated`` (a theorem closed by ``sorry``) and ``raw_output`` to each record."""
+    """Add ``formal_statement_generated`` (a theorem closed by ``sorry``) and the ``raw_output``."""
     generate = as_generator(translator)
     out = []
     for problem in tqdm(problems, desc="autoformalize", leave=False):

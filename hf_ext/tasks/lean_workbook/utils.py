@@ -1,5 +1,6 @@
 """lm-eval glue for the Lean Workbook tasks: data loading from task metadata, prompts, and per-document
-metrics (BLEU/chrF pairs, well-formedness, and compile / NLI / proof checks when a checker or judge is set).
+metrics (BLEU/chrF pairs, well-formedness, and compile / NLI / proof checks when a checker or judge is
+set).
 
 Metadata (``--metadata '{...}'``): ``data_path`` (a local file or Hub id), ``split``, ``limit``, ``checker`` (a
 spec such as ``recorded:verdicts.jsonl``, ``kimina:URL``, ``repl:PROJECT,REPL``; see
