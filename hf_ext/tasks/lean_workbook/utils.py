@@ -2,8 +2,8 @@
 metrics (BLEU/chrF pairs, well-formedness, and compile / NLI / proof checks when a checker or judge is
 set).
 
-Metadata (``--metadata '{...}'``): ``data_path`` (a local file or Hub id), ``split``, ``limit``, ``checker`` (a
-spec such as ``recorded:verdicts.jsonl``, ``kimina:URL``, ``repl:PROJECT,REPL``; see
+Metadata (``--metadata '{...}'``): ``data_path`` (a local file or Hub id), ``split``, ``limit``, ``checker``
+(a spec such as ``recorded:verdicts.jsonl``, ``kimina:URL``, ``repl:PROJECT,REPL``; see
 ``hf_ext.formal.lean.spec``), ``record_to`` (append every verdict to this JSONL), ``judge`` and
 ``back_translator`` (a model folder or ``module:function``).
 
