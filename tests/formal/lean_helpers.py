@@ -11,3 +11,12 @@ FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / 
 def standin(*flags: str) -> list[str]:
     """The stand-in REPL's command line (see hf_ext.formal.lean.standin_repl)."""
     return [sys.executable, "-m", "hf_ext.formal.lean.standin_repl", *flags]
+
+
+def same_judge(messages) -> str:
+    """A judge that always finds the two problems the same (importable as ``lean_helpers:same_judge``)."""
+    return "**same**"
+
+
+def faithful_back_translator(messages) -> str:
+    return "Find the value."
