@@ -240,6 +240,21 @@ def sft_messages(natural_language: str, answer: str, formal_statement: str) -> l
     ]
 
 
+def translation_sft_dataset(problems: str | os.PathLike | Iterable[Record]):
+    """Problems that carry a reference ``formal_statement`` as a ``datasets.Dataset`` of conversational
+    ``messages`` for TRL's SFTTrainer (the seed data of the loop: miniF2F, ProofNet, Lean Workbook)."""
+    from datasets import Dataset
+
+    rows = [
+        {"id": p["id"], "messages": sft_messages(p["natural_language"], p["answer"], p["formal_statement"])}
+        for p in load_problems(problems)
+        if p["formal_statement"]
+    ]
+    if not rows:
+        raise HFExtError("no problem has a formal_statement to learn from")
+    return Dataset.from_list(rows)
+
+
 def import_corrections(path: str | os.PathLike):
     """Reviewed rows (those with a non-empty ``corrected_statement``) as a ``datasets.Dataset`` of
     conversational ``messages`` for TRL's SFTTrainer; a malformed line is named."""

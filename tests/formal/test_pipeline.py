@@ -203,3 +203,27 @@ def test_lean_workbook_loader_reads_the_hub_layout_from_a_local_copy(tmp_path):
     assert problems[1]["answer"] == "4" and problems[0]["formal_statement"].startswith(
         "theorem lean_workbook_1"
     )
+
+
+@pytest.mark.slow
+def test_translator_recipe_trains_on_seed_pairs_and_the_loss_goes_down(tmp_path):
+    from hf_ext.formal.autoformalization import translation_sft_dataset
+    from hf_ext.formal.problems import example_problems
+    from hf_ext.recipes import recipe_path
+    from hf_ext.trainers.launch import train_from_recipe
+
+    data = tmp_path / "sft.jsonl"
+    translation_sft_dataset(example_problems()).to_json(str(data))
+    argv = [
+        "--config",
+        str(recipe_path("lean_translator/tiny.yaml")),
+        "--dataset_name",
+        str(data),
+        "--output_dir",
+        str(tmp_path / "out"),
+        "--max_steps",
+        "12",
+    ]
+    trainer = train_from_recipe("sft", argv)
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    assert len(losses) >= 3 and losses[-1] < losses[0]
