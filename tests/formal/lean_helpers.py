@@ -20,3 +20,11 @@ def same_judge(messages) -> str:
 
 def faithful_back_translator(messages) -> str:
     return "Find the value."
+
+
+def scripted_translator(messages) -> str:
+    """Formalises every example problem as a trivial statement, except hfx_gcd, which it garbles."""
+    content = messages[-1]["content"]
+    if content.startswith("Convert following problem"):
+        return " g : BAD := by" if "greatest common divisor" in content else " t : (1 : ℕ) = 1 := by"
+    return "Show that one equals one."

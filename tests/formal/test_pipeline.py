@@ -227,3 +227,59 @@ def test_translator_recipe_trains_on_seed_pairs_and_the_loss_goes_down(tmp_path)
     trainer = train_from_recipe("sft", argv)
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     assert len(losses) >= 3 and losses[-1] < losses[0]
+
+
+def test_cli_runs_exports_and_imports(tmp_path, capsys):
+    from hf_ext.cli import main
+
+    checker = "command:" + " ".join(standin())
+    out = tmp_path / "run"
+    argv = [
+        "formalize",
+        "run",
+        "--problems",
+        "examples",
+        "--translator",
+        "lean_helpers:scripted_translator",
+        "--judge",
+        "lean_helpers:same_judge",
+        "--checker",
+        checker,
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    assert "collected 8 -> formalized 8 -> compiled 7" in capsys.readouterr().out
+    assert (
+        main(["formalize", "export-failures", "--run", str(out), "--out", str(tmp_path / "review.jsonl")])
+        == 0
+    )
+    rows = [json.loads(line) for line in (tmp_path / "review.jsonl").read_text().splitlines()]
+    assert [r["failed_stage"] for r in rows] == ["compile"]
+    rows[0]["corrected_statement"] = "theorem fixed : (1 : ℕ) = 1 := by sorry"
+    (tmp_path / "review.jsonl").write_text(json.dumps(rows[0]) + "\n")
+    assert (
+        main(
+            [
+                "formalize",
+                "import-corrections",
+                str(tmp_path / "review.jsonl"),
+                "--out",
+                str(tmp_path / "sft.jsonl"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "formalize",
+                "import-corrections",
+                str(tmp_path / "review.jsonl"),
+                "--out",
+                str(tmp_path / "sft.jsonl"),
+            ]
+        )
+        == 2
+    )
+    assert "exists; choose a new file" in capsys.readouterr().err
