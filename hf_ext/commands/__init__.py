@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.prune",
     "hf_ext.commands.elo",
     "hf_ext.commands.trees",
+    "hf_ext.commands.formalize",
 ]

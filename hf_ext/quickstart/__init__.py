@@ -27,6 +27,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("slimgpt", "hf_ext.quickstart.slimgpt:step"),
     ("elo", "hf_ext.quickstart.elo:step"),
     ("tree-preference", "hf_ext.quickstart.tree_preference:step"),
+    ("lean-workbook", "hf_ext.quickstart.lean_workbook:step"),
 ]
 
 
