@@ -10,14 +10,15 @@ response 11, timeout 5), decided by a hash of the seed, the call and how often t
 :meth:`OfflineToolWorld.generate_queries` writes queries in ToolBench's format (``api_list``, ``query``,
 ``relevant APIs``, ``query_id``) for groups G1 (one tool), G2 (several tools of one category) and G3 (tools
 of several categories), each with a ``gold_answer`` (numbers and words the final answer must contain) that
-:meth:`OfflineToolWorld.check_answer` checks exactly.
+:meth:`OfflineToolWorld.check_answer` checks exactly, and a reference ``solution`` (the calls that find it),
+which scripted policies use and agents never see.
 
 Example:
     >>> from hf_ext.agents.tools import OfflineToolWorld
     >>> world = OfflineToolWorld(seed=0)
     >>> query = world.generate_queries(1, group="G3", seed=1)[0]
-    >>> sorted(query) == ['api_list', 'gold_answer', 'group', 'query', 'query_id', 'relevant APIs']
-    True
+    >>> sorted(query)
+    ['api_list', 'gold_answer', 'group', 'query', 'query_id', 'relevant APIs', 'solution']
     >>> _ = world.reset(query)
     >>> world.call("current_weather_for_weathernow", {"city": "Oslo"}).code
     0
@@ -588,130 +589,194 @@ def check_answer(gold: list[Any], answer: str | None) -> bool:
 # Query templates: (group, tools, relevant (tool, api) pairs, builder(rng, data) -> (text, gold)).
 
 
+def _call(tool: str, api: str, **arguments: Any) -> dict[str, Any]:
+    return {"name": api_function_name(tool, api), "arguments": arguments}
+
+
 def _q_temperature(rng, d):
     c = rng.choice(d["cities"])
-    return f"What is the temperature in {c['name']} right now?", [c["weather"]["temp_c"]]
+    text = f"What is the temperature in {c['name']} right now?"
+    return text, [c["weather"]["temp_c"]], [_call("WeatherNow", "current_weather", city=c["name"])]
 
 
 def _q_forecast(rng, d):
     c, day = rng.choice(d["cities"]), rng.randint(1, 5)
-    return (
-        f"What mean temperature is forecast for {c['name']} on day {day} of the five-day forecast?",
-        [c["forecast_c"][day - 1]],
-    )
+    text = f"What mean temperature is forecast for {c['name']} on day {day} of the five-day forecast?"
+    return text, [c["forecast_c"][day - 1]], [_call("WeatherNow", "forecast", city=c["name"], days=day)]
 
 
 def _q_convert(rng, d):
     base, target = rng.sample(sorted(d["currencies"]), 2)
     amount = rng.choice([10, 25, 50, 100, 250, 1000])
     value = round(amount * d["currencies"][target] / d["currencies"][base], 2)
-    return f"How much is {amount} {base} in {target}?", [value]
+    solution = [_call("FXRates", "convert_currency", amount=amount, base=base, target=target)]
+    return f"How much is {amount} {base} in {target}?", [value], solution
 
 
 def _q_price(rng, d):
     p = rng.choice(d["products"])
-    return f"How much does the {p['name']} cost in the shop?", [p["price_usd"]]
+    solution = [
+        _call("ShopCatalogue", "search_products", query=p["name"]),
+        _call("ShopCatalogue", "product_price", product_id=p["id"]),
+    ]
+    return f"How much does the {p['name']} cost in the shop?", [p["price_usd"]], solution
 
 
 def _q_stock(rng, d):
     p = rng.choice(d["products"])
-    return f"How many units of the {p['name']} are in stock?", [p["stock"]]
+    solution = [
+        _call("ShopCatalogue", "search_products", query=p["name"]),
+        _call("ShopCatalogue", "product_stock", product_id=p["id"]),
+    ]
+    return f"How many units of the {p['name']} are in stock?", [p["stock"]], solution
 
 
 def _q_event(rng, d):
     e = rng.choice(d["events"])
-    return f"At what time does my {e['title']} start?", [e["start"]]
+    solution = [_call("TeamCalendar", "find_event", keyword=e["title"])]
+    return f"At what time does my {e['title']} start?", [e["start"]], solution
 
 
 def _q_capital(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "country"])
-    return f"What is the capital of {e['name']}?", [e["capital"]]
+    solution = [_call("MiniPedia", "entity_fact", name=e["name"], field="capital")]
+    return f"What is the capital of {e['name']}?", [e["capital"]], solution
 
 
 def _q_height(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "mountain"])
-    return f"How high is {e['name']} in metres?", [e["height_m"]]
+    solution = [_call("MiniPedia", "entity_fact", name=e["name"], field="height_m")]
+    return f"How high is {e['name']} in metres?", [e["height_m"]], solution
 
 
 def _q_pos(rng, d):
     word = rng.choice(sorted(d["words"]))
-    return f"What part of speech is the word '{word}'?", [d["words"][word]["part_of_speech"]]
+    solution = [_call("WordBook", "part_of_speech", word=word)]
+    return f"What part of speech is the word '{word}'?", [d["words"][word]["part_of_speech"]], solution
 
 
 def _q_length(rng, d):
     value = rng.choice([3, 5, 10, 21, 42])
-    return f"How many miles are {value} km?", [round(value * 1000 / d["length_units_m"]["mile"], 2)]
+    miles = round(value * 1000 / d["length_units_m"]["mile"], 2)
+    solution = [_call("UnitConverter", "convert_length", value=value, from_unit="km", to_unit="mile")]
+    return f"How many miles are {value} km?", [miles], solution
 
 
 def _q_holiday(rng, d):
     country = rng.choice(sorted(d["holidays"]))
     day, name = rng.choice(d["holidays"][country])
-    return f"On what date is {name} celebrated in {country} in 2025?", [day]
+    solution = [_call("WorldHolidays", "public_holidays", country=country)]
+    return f"On what date is {name} celebrated in {country} in 2025?", [day], solution
 
 
 def _q_population_weather(rng, d):
     c = rng.choice(d["cities"])
-    return (
-        f"What is the population of {c['name']} and its current temperature?",
-        [c["population"], c["weather"]["temp_c"]],
-    )
+    solution = [
+        _call("GeoPlaces", "city_population", city=c["name"]),
+        _call("WeatherNow", "current_weather", city=c["name"]),
+    ]
+    text = f"What is the population of {c['name']} and its current temperature?"
+    return text, [c["population"], c["weather"]["temp_c"]], solution
 
 
 def _q_buy_and_ship(rng, d):
     p, country = rng.choice(d["products"]), rng.choice(sorted(d["shipping"]))
     rule = d["shipping"][country]
     total = round(p["price_usd"] + round(rule["base_usd"] + rule["per_kg_usd"] * p["weight_kg"], 2), 2)
-    return f"What is the total cost in USD to buy the {p['name']} and ship it to {country}?", [total]
+    solution = [
+        _call("ShopCatalogue", "search_products", query=p["name"]),
+        _call("ShopCatalogue", "product_price", product_id=p["id"]),
+        _call("ShipFast", "shipping_quote", product_id=p["id"], country=country),
+    ]
+    return (
+        f"What is the total cost in USD to buy the {p['name']} and ship it to {country}?",
+        [total],
+        solution,
+    )
 
 
 def _q_length_and_money(rng, d):
     km, amount = rng.choice([5, 10, 42]), rng.choice([20, 100, 500])
     miles = round(km * 1000 / d["length_units_m"]["mile"], 2)
     eur = round(amount * d["currencies"]["EUR"] / d["currencies"]["USD"], 2)
-    return f"Convert {km} km to miles and {amount} USD to EUR.", [miles, eur]
+    solution = [
+        _call("UnitConverter", "convert_length", value=km, from_unit="km", to_unit="mile"),
+        _call("FXRates", "convert_currency", amount=amount, base="USD", target="EUR"),
+    ]
+    return f"Convert {km} km to miles and {amount} USD to EUR.", [miles, eur], solution
 
 
 def _q_event_weekday(rng, d):
     e = rng.choice(d["events"])
     weekday = _dt.date.fromisoformat(e["date"]).strftime("%A")
-    return f"On which day of the week is my {e['title']}?", [weekday]
+    solution = [
+        _call("TeamCalendar", "find_event", keyword=e["title"]),
+        _call("WorldHolidays", "day_of_week", date=e["date"]),
+    ]
+    return f"On which day of the week is my {e['title']}?", [weekday], solution
 
 
 def _q_capital_and_word(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "country"])
     word = rng.choice(sorted(d["words"]))
-    return (
-        f"What is the capital of {e['name']}, and what part of speech is '{word}'?",
-        [e["capital"], d["words"][word]["part_of_speech"]],
-    )
+    solution = [
+        _call("MiniPedia", "entity_fact", name=e["name"], field="capital"),
+        _call("WordBook", "part_of_speech", word=word),
+    ]
+    text = f"What is the capital of {e['name']}, and what part of speech is '{word}'?"
+    return text, [e["capital"], d["words"][word]["part_of_speech"]], solution
 
 
 def _q_price_in_currency(rng, d):
     p, code = rng.choice(d["products"]), rng.choice(["EUR", "GBP", "JPY", "NOK", "CAD"])
-    return (
-        f"How much does the {p['name']} cost in {code}?",
-        [round(p["price_usd"] * d["currencies"][code], 2)],
-    )
+    solution = [
+        _call("ShopCatalogue", "search_products", query=p["name"]),
+        _call("ShopCatalogue", "product_price", product_id=p["id"]),
+        _call("FXRates", "convert_currency", amount=p["price_usd"], base="USD", target=code),
+    ]
+    text = f"How much does the {p['name']} cost in {code}?"
+    return text, [round(p["price_usd"] * d["currencies"][code], 2)], solution
 
 
 def _q_capital_weather(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "country"])
     city = _find(d["cities"], "name", e["capital"], "city")
-    return f"What is the current temperature in the capital of {e['name']}?", [city["weather"]["temp_c"]]
+    solution = [
+        _call("MiniPedia", "entity_fact", name=e["name"], field="capital"),
+        _call("WeatherNow", "current_weather", city=city["name"]),
+    ]
+    text = f"What is the current temperature in the capital of {e['name']}?"
+    return text, [city["weather"]["temp_c"]], solution
 
 
 def _q_capital_fahrenheit(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "country"])
     city = _find(d["cities"], "name", e["capital"], "city")
     fahrenheit = round(city["weather"]["temp_c"] * 9 / 5 + 32, 2)
-    return f"What is the current temperature in Fahrenheit in the capital of {e['name']}?", [fahrenheit]
+    solution = [
+        _call("MiniPedia", "entity_fact", name=e["name"], field="capital"),
+        _call("WeatherNow", "current_weather", city=city["name"]),
+        _call(
+            "UnitConverter",
+            "convert_temperature",
+            value=city["weather"]["temp_c"],
+            from_unit="C",
+            to_unit="F",
+        ),
+    ]
+    text = f"What is the current temperature in Fahrenheit in the capital of {e['name']}?"
+    return text, [fahrenheit], solution
 
 
 def _q_local_currency(rng, d):
     e = rng.choice([x for x in d["entities"] if x["type"] == "country"])
     amount = rng.choice([10, 100, 1000])
     value = round(amount * d["currencies"][e["currency"]], 2)
-    return f"How much is {amount} USD in the local currency of {e['name']}?", [value]
+    solution = [
+        _call("MiniPedia", "entity_fact", name=e["name"], field="currency"),
+        _call("FXRates", "convert_currency", amount=amount, base="USD", target=e["currency"]),
+    ]
+    return f"How much is {amount} USD in the local currency of {e['name']}?", [value], solution
 
 
 TEMPLATES: tuple[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...], Callable], ...] = (
@@ -892,7 +957,7 @@ class OfflineToolWorld(ToolEnvironment):
         rejected_in_a_row = 0
         while len(queries) < n and rejected_in_a_row < 5000:  # the template space is finite
             _, tools, relevant, build = rng.choice(templates)
-            text, gold = build(rng, data)
+            text, gold, solution = build(rng, data)
             is_test = _unit_interval("split", text) < test_fraction
             if text in seen or (split == "train" and is_test) or (split == "test" and not is_test):
                 rejected_in_a_row += 1
@@ -908,6 +973,7 @@ class OfflineToolWorld(ToolEnvironment):
                     "query_id": (GROUPS.index(group) + 1) * 10**7 + seed % 1000 * 10**4 + len(queries),
                     "group": group,
                     "gold_answer": gold,
+                    "solution": solution,
                 }
             )
         if len(queries) < n:
