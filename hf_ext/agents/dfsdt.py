@@ -17,7 +17,10 @@ written whole (temporary file + rename); a run that stops can be resumed, finish
 
 The policy is any callable from a message list (roles ``system``/``user``/``assistant``/``function``, as
 ToolBench stores them) to text in ToolLLaMA's format ``Thought: ...\\nAction: <name>\\nAction Input: {...}``;
-:class:`TransformersPolicy` wraps a transformers model and tokenizer.
+:class:`TransformersPolicy` wraps a transformers model and tokenizer and renders the conversation exactly as
+:func:`~hf_ext.data.tool_trees.tree_sft_dataset` and :func:`~hf_ext.data.tool_trees.tree_preference_dataset`
+do (same system prompt, steps as text, observations in role ``tool``), so SFT and DPO on trees grown here
+train the policy on the prompts it will see.
 
 Example:
     >>> import tempfile
@@ -45,24 +48,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from hf_ext.agents.tools.base import ObservationCode, ToolEnvironment, final_answer_of
+from hf_ext.data.tool_trees import SYSTEM_PROMPT
 from hf_ext.errors import HFExtError
 from hf_ext.utils import atomic_write_text
 
 Policy = Callable[[list[dict[str, Any]]], str]
-
-SYSTEM_PROMPT = """You solve the user's task by calling functions, one call per step.
-At each step write a short thought (at most five sentences) about the current state, then call one function:
-Thought: <your reasoning>
-Action: <function name>
-Action Input: <JSON object of arguments>
-You then receive the function's result and decide the next step from the new state. Steps cannot be undone:
-to start over, call Finish with return_type "give_up_and_restart". When you can answer, call Finish with
-return_type "give_answer" and a final_answer that holds everything the user needs (it is all they will see).
-Use only the functions listed below, by their exact names.
-Tools:
-{tools}
-Functions:
-{functions}"""
 
 DIVERSITY_PROMPT = (
     "You have been in this state before and every attempt from it failed. These are the actions already "
@@ -95,19 +85,16 @@ def parse_step(text: str) -> tuple[str | None, str, str]:
 
 
 def format_step(thought: str | None, name: str, arguments: str) -> str:
-    """The assistant text of one step, as ToolLLaMA's SFT data writes it."""
-    head = f"\nThought: {thought}" if thought else ""
-    return f"{head}\nAction: {name}\nAction Input: {arguments}"
+    """The assistant text of one step, as :mod:`hf_ext.data.tool_trees` serialises steps for training."""
+    head = f"Thought: {thought}\n" if thought else ""
+    return f"{head}Action: {name}\nAction Input: {arguments}"
 
 
 def system_prompt(env: ToolEnvironment) -> str:
-    """The system message for ``env``'s current query: the tools and one line per function."""
-    tools = "\n".join(f"{i}.{name}: {description}" for i, (name, description) in enumerate(env.tools, 1))
-    lines = []
-    for function in env.functions:
-        parameters = function.get("parameters", {}).get("properties", {})
-        lines.append(f"{function['name']}({', '.join(parameters)}): {function['description']}")
-    return SYSTEM_PROMPT.format(tools=tools, functions="\n".join(lines))
+    """The system message for ``env``'s current query: the one :mod:`hf_ext.data.tool_trees` rebuilds from
+    a tree for SFT and preference data (instructions + the function schemas as JSON), so a model trained on
+    those datasets sees the same prompt when it searches."""
+    return SYSTEM_PROMPT + json.dumps(env.functions, ensure_ascii=False, indent=1)
 
 
 @dataclass
@@ -188,7 +175,7 @@ class _Search:
         root = _Node("Action Input", "", 0)
         root.messages = [
             {"role": "system", "content": system_prompt(self.env)},
-            {"role": "user", "content": f"\n{query['query']}\nBegin!\n"},
+            {"role": "user", "content": query["query"]},
         ]
         try:
             self._expand(root)
@@ -344,7 +331,8 @@ def answer_file_name(query_id: Any, beam_width: int, tag: str = "hfx") -> str:
 
 
 def summarize_answer_file(path: str | Path) -> dict[str, Any]:
-    """``win``, ``final_answer`` (text or ``None``), ``query_count`` and ``api_calls`` of one answer file."""
+    """``win``, ``final_answer`` (text or ``None``), ``query_count`` and ``api_calls`` (calls of existing
+    functions other than ``Finish``, in the whole tree) of one answer file."""
     path = Path(path)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -355,6 +343,8 @@ def summarize_answer_file(path: str | Path) -> dict[str, Any]:
 
     def api_calls(node: dict) -> int:
         own = node.get("node_type") == "Action" and node.get("description") != "Finish"
+        if own and node.get("children"):  # a hallucinated name (code 1) reached no API
+            own = node["children"][0].get("observation_code") != ObservationCode.UNKNOWN_FUNCTION
         return int(own) + sum(api_calls(child) for child in node.get("children", []))
 
     return {
@@ -441,7 +431,7 @@ class TransformersPolicy:
         temperature: float = 1.0,
         do_sample: bool = True,
         seed: int = 0,
-        function_role: str = "function",
+        function_role: str = "tool",
         max_prompt_tokens: int | None = None,
     ):
         self.model, self.tokenizer = model, tokenizer
@@ -476,15 +466,14 @@ class TransformersPolicy:
         return self.tokenizer.decode(new, skip_special_tokens=True)
 
 
-def chat_messages(messages: list[dict[str, Any]], function_role: str = "function") -> list[dict[str, str]]:
-    """ToolBench messages as plain chat turns: assistant steps as ToolLLaMA text, observations in
-    ``function_role``, every message's content a string.
+def chat_messages(messages: list[dict[str, Any]], function_role: str = "tool") -> list[dict[str, str]]:
+    """ToolBench messages as the chat turns :mod:`hf_ext.data.tool_trees` trains on: assistant steps as
+    ``Thought/Action/Action Input`` text, observations in ``function_role``, every content a string.
 
     >>> call = {"name": "f", "arguments": "{}"}
     >>> chat_messages([{"role": "assistant", "content": None, "function_call": call},
     ...                {"role": "function", "name": "f", "content": "ok"}])  # doctest: +NORMALIZE_WHITESPACE
-    [{'role': 'assistant', 'content': '\\nAction: f\\nAction Input: {}'},
-     {'role': 'function', 'content': 'ok'}]
+    [{'role': 'assistant', 'content': 'Action: f\\nAction Input: {}'}, {'role': 'tool', 'content': 'ok'}]
     """
     chat = []
     for message in messages:

@@ -5,8 +5,8 @@
 call that has not yet succeeded (a failed call, e.g. an injected rate limit, is simply retried) and, once
 all have succeeded, calls ``Finish`` with an answer stating the gold items (the script knows them). With
 probability ``noise`` a step is a mistake instead, one of: a sibling API of the same tool, an argument
-name the API does not take, a function that does not exist, or giving up. Every decision is a pure function of ``seed``, the query and
-the conversation so far, so DFSDT runs with this policy are reproducible.
+name the API does not take, a function that does not exist, or giving up. Every decision is a pure
+function of ``seed``, the query and the conversation so far, so DFSDT runs with it are reproducible.
 
 Example:
     >>> from hf_ext.agents.scripted import ScriptedWorldPolicy

@@ -149,7 +149,7 @@ def function_schema(api: dict[str, Any]) -> dict[str, Any]:
         properties[parameter["name"]] = entry
     return {
         "name": api_function_name(tool, name),
-        "description": f'Subfunction "{name}" of the tool "{tool}". {api.get("api_description", "")}'.strip(),
+        "description": str(api.get("api_description") or f"{name} of {tool}").strip(),
         "parameters": {
             "type": "object",
             "properties": properties,

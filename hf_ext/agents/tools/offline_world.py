@@ -938,14 +938,23 @@ class OfflineToolWorld(ToolEnvironment):
 
     @staticmethod
     def generate_queries(
-        n: int, group: str = "G1", seed: int = 0, split: str | None = None, test_fraction: float = 0.3
+        n: int,
+        group: str = "G1",
+        seed: int = 0,
+        split: str | None = None,
+        test_fraction: float = 0.3,
+        distractors: int | None = None,
     ) -> list[dict[str, Any]]:
         """``n`` distinct queries of ``group`` in ToolBench's format, each with a ``gold_answer``.
 
         ``split="train"`` or ``"test"`` keeps only the queries whose text hashes into that side
-        (``test_fraction`` of all texts are test), so train and test never share a query. Raises
+        (``test_fraction`` of all texts are test), so train and test never share a query. The ``api_list``
+        holds every API of the tools involved (``distractors=None``) or the relevant APIs plus
+        ``distractors`` others of those tools (shorter prompts for small models). Raises
         :class:`HFExtError` when the templates cannot give ``n`` distinct queries.
         """
+        if distractors is not None and distractors < 0:
+            raise HFExtError(f"distractors must be >= 0 or None, got {distractors}")
         if group not in GROUPS:
             raise HFExtError(f"group must be one of {list(GROUPS)}, got {group!r}")
         if split not in (None, "train", "test"):
@@ -964,7 +973,15 @@ class OfflineToolWorld(ToolEnvironment):
                 continue
             rejected_in_a_row = 0
             seen.add(text)
-            api_list = [api.api_list_entry() for tool in tools for api in tool_apis(tool)]
+            candidates = [api for tool in tools for api in tool_apis(tool)]
+            if distractors is not None:
+                wanted = {pair for pair in relevant}
+                others = [api for api in candidates if (api.tool, api.name) not in wanted]
+                keep = wanted | {
+                    (api.tool, api.name) for api in rng.sample(others, min(distractors, len(others)))
+                }
+                candidates = [api for api in candidates if (api.tool, api.name) in keep]
+            api_list = [api.api_list_entry() for api in candidates]
             queries.append(
                 {
                     "api_list": api_list,
