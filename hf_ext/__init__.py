@@ -45,6 +45,12 @@ _EXPORTS: dict[str, str] = {
     "check_reliability": "hf_ext.evaluation.elo",
     "check_transitivity": "hf_ext.evaluation.elo",
     "battles_from_lm_eval": "hf_ext.evaluation.elo",
+    "TreePreferenceConfig": "hf_ext.trainers.tree_preference_config",
+    "TreePreferenceTrainer": "hf_ext.trainers.tree_preference_trainer",
+    "load_inference_trees": "hf_ext.data.tool_trees",
+    "tree_preference_dataset": "hf_ext.data.tool_trees",
+    "tree_sft_dataset": "hf_ext.data.tool_trees",
+    "load_tool_preference": "hf_ext.data.tool_trees",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -69,7 +69,7 @@ SYSTEM_PROMPT = (
     "state, then call one function as\nAction: <function name>\nAction Input: <JSON arguments>\n"
     "You then receive the function's result. Finish with the Finish function: return_type give_answer with "
     "a final_answer, or give_up_and_restart if the task cannot be solved from this state.\n"
-    "Functions (OpenAI function schemas):\n"
+    "Functions (OpenAI function schemas, one per line):\n"
 )
 
 
@@ -340,7 +340,7 @@ def _has_success(node: TreeNode) -> bool:
 
 
 def system_message(tree: InferenceTree) -> dict[str, str]:
-    tools = json.dumps(tree.functions, ensure_ascii=False, indent=1)
+    tools = "\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in tree.functions)
     return {"role": "system", "content": SYSTEM_PROMPT + tools}
 
 

@@ -50,3 +50,10 @@ register_trainer(
     needs_reward_funcs=True,
     description="TRL's GRPO trained on the CVaR tail of its rewards (RA-RLHF soft-risk schedule)",
 )
+register_trainer(
+    "tree-dpo",
+    "hf_ext.trainers.tree_preference_trainer:TreePreferenceTrainer",
+    "hf_ext.trainers.tree_preference_config:TreePreferenceConfig",
+    dataset_loader="hf_ext.trainers.tree_preference_trainer:load_tree_recipe_dataset",
+    description="DPO on step-wise pairs mined from tool-use inference trees (TP-LLaMA, arXiv 2406.07115)",
+)

@@ -49,13 +49,16 @@ class AdaptiveDPOConfig(AdaptiveScalingArguments, DPOConfig):
     def __post_init__(self):
         self.validate_adaptive_scaling()
         super().__post_init__()
-        loss_types = list(self.loss_type)
-        if not set(loss_types) <= set(COMPATIBLE_LOSS_TYPES) or not set(loss_types) & set(
-            ADAPTIVE_LOSS_TYPES
-        ):
-            raise ValueError(
-                f"loss_type must contain {' or '.join(ADAPTIVE_LOSS_TYPES)} and nothing but "
-                f"{list(COMPATIBLE_LOSS_TYPES)} for adaptive scaling, got {loss_types}"
-            )
-        if self.f_divergence_type == "js_divergence":
-            raise ValueError("f_divergence_type 'js_divergence' is not supported by adaptive scaling")
+        validate_adaptive_dpo_losses(self)
+
+
+def validate_adaptive_dpo_losses(config: DPOConfig) -> None:
+    """Raise ``ValueError`` unless ``config``'s DPO loss is one adaptive scaling can replace (see above)."""
+    loss_types = list(config.loss_type)
+    if not set(loss_types) <= set(COMPATIBLE_LOSS_TYPES) or not set(loss_types) & set(ADAPTIVE_LOSS_TYPES):
+        raise ValueError(
+            f"loss_type must contain {' or '.join(ADAPTIVE_LOSS_TYPES)} and nothing but "
+            f"{list(COMPATIBLE_LOSS_TYPES)} for adaptive scaling, got {loss_types}"
+        )
+    if config.f_divergence_type == "js_divergence":
+        raise ValueError("f_divergence_type 'js_divergence' is not supported by adaptive scaling")

@@ -152,7 +152,8 @@ def build_from_recipe(name: str, argv: list[str]):
     config, script_args, model_args, launch_args = parse_recipe(
         [entry.config_cls, ScriptArguments, ModelConfig, LaunchArguments], argv, prog=f"hf-ext train {name}"
     )
-    train_dataset, eval_dataset = load_recipe_dataset(script_args)
+    loader = entry.options.get("dataset_loader")  # "module:function" for trainers that read other data
+    train_dataset, eval_dataset = (import_object(loader) if loader else load_recipe_dataset)(script_args)
     if launch_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(launch_args.max_train_samples, len(train_dataset))))
     model, tokenizer = load_recipe_model(entry, model_args, getattr(config, "trust_remote_code", False))
