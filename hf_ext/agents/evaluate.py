@@ -87,8 +87,8 @@ class ToolEvalReport:
         ]
         for name, score in [*sorted(self.groups.items()), ("all", self.overall)]:
             lines.append(
-                f"| {name} | {score.queries} | {score.solved} | {score.pass_rate:.3f} | {len(score.unanswered)} "
-                f"| {score.mean_steps:.2f} | {score.mean_api_calls:.2f} |"
+                f"| {name} | {score.queries} | {score.solved} | {score.pass_rate:.3f} "
+                f"| {len(score.unanswered)} | {score.mean_steps:.2f} | {score.mean_api_calls:.2f} |"
             )
         if self.win_rate_vs_reference is not None:
             lines.append(f"\nwin rate against the reference answers: {self.win_rate_vs_reference:.3f}")
@@ -200,8 +200,12 @@ def judge_win_rate(queries: Sequence[dict[str, Any]], rows: list[dict[str, Any]]
         if answered:
             items.append(judgment_item(doc, list(judge(judge_prompt(doc)))))
         else:  # no answer loses without asking the judge
-            items.append({**{k: doc[k] for k in ("pair_id", "swapped", "model_a", "model_b", "label")},
-                          "preference_a": -1.0})
+            items.append(
+                {
+                    **{k: doc[k] for k in ("pair_id", "swapped", "model_a", "model_b", "label")},
+                    "preference_a": -1.0,
+                }
+            )
     battles = combine_judgments(items)
     points = battles["winner"].map({"model_a": 1.0, "model_b": 0.0, "tie": 0.5})
     return float(points.mean())
@@ -233,8 +237,18 @@ def evaluate_tool_agent(
     width = 1 if method == "cot" else beam_width
     with tempfile.TemporaryDirectory(prefix="hfx-tool-eval-") as scratch:
         folder = Path(out_dir) if out_dir is not None else Path(scratch)
-        run_dfsdt(policy, env, queries, beam_width=width, max_steps=max_steps, max_queries=max_queries,
-                  out_dir=folder, tag=tag, resume=resume, progress=progress)
+        run_dfsdt(
+            policy,
+            env,
+            queries,
+            beam_width=width,
+            max_steps=max_steps,
+            max_queries=max_queries,
+            out_dir=folder,
+            tag=tag,
+            resume=resume,
+            progress=progress,
+        )
         return score_answers(folder, queries, checker, method=method, beam_width=width, tag=tag, judge=judge)
 
 
@@ -255,7 +269,9 @@ def load_queries(path: str | os.PathLike) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise HFExtError(f"{path}: expected a JSON list of queries")
     for index, item in enumerate(items):
-        missing = [key for key in ("api_list", "query", "query_id") if not isinstance(item, dict) or key not in item]
+        missing = [
+            key for key in ("api_list", "query", "query_id") if not isinstance(item, dict) or key not in item
+        ]
         if missing:
             raise HFExtError(f"{path}: query [{index}] is missing field '{missing[0]}'")
     return items
