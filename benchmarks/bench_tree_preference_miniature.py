@@ -309,10 +309,28 @@ def main() -> None:
     parser.add_argument("--sft-epochs", type=int)
     parser.add_argument("--dpo-steps", type=int)
     parser.add_argument("--max-queries", type=int)
+    parser.add_argument("--hidden-size", type=int)
+    parser.add_argument("--distractors", type=int)
+    parser.add_argument(
+        "--pairs-from",
+        choices=["own", "expert"],
+        help="mine DPO pairs from the SFT model's trees or the expert's",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     setting = Setting.tiny() if args.tiny else Setting()
-    for name in ("seeds", "train_per_group", "test_per_group", "sft_epochs", "dpo_steps", "max_queries"):
+    names = (
+        "seeds",
+        "train_per_group",
+        "test_per_group",
+        "sft_epochs",
+        "dpo_steps",
+        "max_queries",
+        "hidden_size",
+        "distractors",
+        "pairs_from",
+    )
+    for name in names:
         if getattr(args, name) is not None:
             setattr(setting, name, getattr(args, name))
     result = run(setting, args.out)

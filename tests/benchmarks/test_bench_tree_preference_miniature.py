@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_tree_prefer
 def test_tiny_setting_runs_end_to_end(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_tree_preference_miniature", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
     spec.loader.exec_module(bench)
     out = tmp_path / "result.json"
     result = bench.run(bench.Setting.tiny(), out=out, workdir=tmp_path / "work")
