@@ -55,18 +55,19 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--tag", default="hfx", help="model name in answer-file names")
 
 
-def add_subcommands(commands) -> None:
-    """Add ``collect`` and ``eval`` to the ``trees`` sub-command group."""
-    collect = commands.add_parser("collect", help="grow DFSDT inference trees (ToolBench answer files)")
+def add_collect_parser(actions) -> None:
+    """Add ``trees collect`` to the ``trees`` action group."""
+    collect = actions.add_parser("collect", help="grow DFSDT inference trees (ToolBench answer files)")
     _add_common(collect)
     collect.add_argument("--out", required=True, help="folder of answer files")
     collect.add_argument("--resume", action="store_true", help="continue a stopped run in --out")
     collect.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     collect.set_defaults(func=run_collect)
 
-    evaluate = commands.add_parser(
-        "eval", help="pass rate of a tool agent (unanswered queries count as failures)"
-    )
+
+def add_eval_parser(actions) -> None:
+    """Add ``trees eval`` to the ``trees`` action group."""
+    evaluate = actions.add_parser("eval", help="pass rate of a tool agent (unanswered queries count as failures)")
     _add_common(evaluate)
     evaluate.add_argument("--method", choices=["dfsdt", "cot"], default="dfsdt")
     evaluate.add_argument("--answers", help="score this folder of answer files instead of running the agent")
