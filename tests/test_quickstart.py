@@ -17,3 +17,11 @@ def test_dpo_step_trains_saves_reloads_and_improves_the_margin(tmp_path):
 def test_unknown_step_is_rejected(tmp_path):
     with pytest.raises(UnknownNameError, match="unknown quickstart step 'dp'"):
         run_quickstart(output_dir=tmp_path, only=["dp"])
+
+
+@pytest.mark.slow
+def test_tree_preference_step_mines_and_trains_from_its_own_trees(tmp_path):
+    summary = run_quickstart(output_dir=tmp_path, only=["tree-preference"])
+    assert any("16 trees" in line and "step-wise pairs" in line for line in summary)
+    assert (tmp_path / "tree-dpo-tiny" / "model.safetensors").exists()
+    assert len(list((tmp_path / "tool-trees").glob("*.json"))) == 16

@@ -519,6 +519,15 @@ def pair_record(pair: TreePair) -> dict[str, Any]:
     }
 
 
+def _rows_to_dataset(rows: list[dict[str, Any]], features):
+    """``Dataset.from_list`` that also accepts no rows."""
+    from datasets import Dataset
+
+    if not rows:
+        return Dataset.from_dict({name: [] for name in features}, features=features)
+    return Dataset.from_list(rows, features=features)
+
+
 def _features(mode: str):
     from datasets import Features, Value
 
@@ -548,18 +557,60 @@ def tree_preference_dataset(
     user query, earlier steps and observations), ``chosen`` / ``rejected`` (one assistant message each in
     step mode, the rest of the trajectory in path mode), plus ``query_id``, ``depth`` and
     ``rejected_observation_code``. Trees are read one at a time."""
-    from datasets import Dataset
 
+    if isinstance(source, str | os.PathLike):
+        return _dataset_from_files(
+            tree_files(source), mode, dedup, max_pairs_per_tree, include_thought, errors
+        )
     trees = iter_inference_trees(source, errors=errors)
     rows = [pair_record(p) for p in mine_pairs(trees, mode, dedup, max_pairs_per_tree, include_thought)]
-    return Dataset.from_list(rows, features=_features(mode))
+    return _rows_to_dataset(rows, _features(mode))
+
+
+def _pair_rows(files: list[tuple[str, int, int]], **options: Any) -> Iterator[dict[str, Any]]:
+    errors = options.pop("errors")
+    trees = iter_inference_trees([Path(name) for name, _, _ in files], errors=errors)
+    for pair in mine_pairs(trees, **options):
+        yield pair_record(pair)
+
+
+def _dataset_from_files(
+    files: list[Path], mode: str, dedup: bool, max_pairs: int | None, thought: bool, errors: str
+):
+    """Pairs written to an Arrow file in the ``datasets`` cache as they are mined, so memory stays flat
+    however many files there are. The cache key includes each file's size and modification time."""
+    from datasets import Dataset
+    from datasets.exceptions import DatasetGenerationError
+
+    if mode not in PAIR_MODES:
+        raise HFExtError(f"mode must be one of {list(PAIR_MODES)}, got {mode!r}")
+    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    options = {"mode": mode, "dedup": dedup, "max_pairs_per_tree": max_pairs, "include_thought": thought}
+    empty = _rows_to_dataset([], _features(mode))
+    if not stamps:
+        return empty
+    try:
+        return Dataset.from_generator(
+            _pair_rows, features=_features(mode), gen_kwargs={"files": stamps, "errors": errors, **options}
+        )
+    except ValueError as error:  # datasets refuses to build a split with no rows
+        if "corresponds to no data" in str(error):
+            return empty
+        raise
+    except DatasetGenerationError as error:
+        cause = error.__cause__
+        while cause is not None and not isinstance(cause, HFExtError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise cause from None
+        raise
 
 
 def tree_sft_dataset(source: Any, include_thought: bool = True, errors: str = "raise"):
     """The success paths of ``source`` as conversational ``messages`` (system, user, then each step as an
     assistant message followed by its observation as a tool message, ending with the Finish step), plus
     ``query_id``: the SFT stage before preference training."""
-    from datasets import Dataset, Features, Value
+    from datasets import Features, Value
 
     rows = []
     for tree in iter_inference_trees(source, errors=errors):
@@ -571,7 +622,7 @@ def tree_sft_dataset(source: Any, include_thought: bool = True, errors: str = "r
             messages.pop()  # the give_answer observation is not something the model says
         rows.append({"messages": messages, "query_id": tree.query_id})
     message = {"role": Value("string"), "content": Value("string")}
-    return Dataset.from_list(rows, features=Features({"messages": [message], "query_id": Value("string")}))
+    return _rows_to_dataset(rows, Features({"messages": [message], "query_id": Value("string")}))
 
 
 # --- ToolPreference's published pair format --------------------------------------------------------------
@@ -615,7 +666,7 @@ def load_tool_preference(path: str | os.PathLike):
     """A ToolPreference pair file (a JSON list of ``instruction``, ``input``, ``output: [chosen, rejected]``,
     ``category``, ``id``) as the columns of :func:`tree_preference_dataset`: ``prompt`` is the instruction as
     a system message and the input as a user message; ``depth`` and ``rejected_observation_code`` are null."""
-    from datasets import Dataset, Features, Value
+    from datasets import Features, Value
 
     source = Path(path)
     try:
@@ -662,7 +713,7 @@ def load_tool_preference(path: str | os.PathLike):
             "category": Value("string"),
         }
     )
-    return Dataset.from_list(rows, features=features)
+    return _rows_to_dataset(rows, features)
 
 
 # --- statistics ------------------------------------------------------------------------------------------

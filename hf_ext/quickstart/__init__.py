@@ -26,6 +26,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("cvar-ppo", "hf_ext.quickstart.cvar_ppo:step"),
     ("slimgpt", "hf_ext.quickstart.slimgpt:step"),
     ("elo", "hf_ext.quickstart.elo:step"),
+    ("tree-preference", "hf_ext.quickstart.tree_preference:step"),
     ("tool-world", "hf_ext.quickstart.tool_world:step"),
 ]
 

@@ -334,3 +334,15 @@ def _reaches_success(node) -> bool:
     if node["node_type"] == "Action Input" and node.get("observation_code") == 3 and not node["pruned"]:
         return True
     return any(_reaches_success(child) for child in node["children"])
+
+
+def test_folder_pairs_are_written_to_arrow_and_follow_file_changes(tmp_path):
+    write_tool_trees(tmp_path, count=6, seed=4, win_rate=1.0)
+    first = tree_preference_dataset(tmp_path)
+    assert first.cache_files  # mined straight into an Arrow file, not held in memory
+    assert len(first) == len(tree_preference_dataset(list(load_inference_trees(tmp_path))))
+    raw = tool_tree(seed=99, steps=3, branch_depths=(0, 1, 2, 3))
+    (tmp_path / "0_ChatGPT_DFS_woFilter_w2.json").write_text(json.dumps(raw))  # same name, new content
+    second = tree_preference_dataset(tmp_path)
+    assert "0" in second["query_id"] and second["query_id"].count("0") == 4
+    assert len(tree_preference_dataset(tmp_path, mode="path")) == len(second)
