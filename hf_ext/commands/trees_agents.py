@@ -67,7 +67,9 @@ def add_collect_parser(actions) -> None:
 
 def add_eval_parser(actions) -> None:
     """Add ``trees eval`` to the ``trees`` action group."""
-    evaluate = actions.add_parser("eval", help="pass rate of a tool agent (unanswered queries count as failures)")
+    evaluate = actions.add_parser(
+        "eval", help="pass rate of a tool agent (unanswered queries count as failures)"
+    )
     _add_common(evaluate)
     evaluate.add_argument("--method", choices=["dfsdt", "cot"], default="dfsdt")
     evaluate.add_argument("--answers", help="score this folder of answer files instead of running the agent")
