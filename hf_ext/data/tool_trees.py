@@ -63,6 +63,9 @@ OBSERVATION_CODES = {
 }
 PAIR_MODES = ("step", "path")
 PAIR_FORMATS = ("trl", "toolpreference")
+# Pairs buffered before each Arrow write: prompts carry whole observations (ToolBench's are often tens of KB),
+# so datasets' default of 1000 rows would hold ~100 MB.
+WRITER_BATCH_SIZE = 32
 
 SYSTEM_PROMPT = (
     "You solve the user's task by calling functions. At each step write a short Thought about the current "
@@ -556,12 +559,13 @@ def tree_preference_dataset(
     takes), in TRL's conversational preference format: ``prompt`` (system message with the tool schemas,
     user query, earlier steps and observations), ``chosen`` / ``rejected`` (one assistant message each in
     step mode, the rest of the trajectory in path mode), plus ``query_id``, ``depth`` and
-    ``rejected_observation_code``. Trees are read one at a time."""
-
-    if isinstance(source, str | os.PathLike):
-        return _dataset_from_files(
-            tree_files(source), mode, dedup, max_pairs_per_tree, include_thought, errors
-        )
+    ``rejected_observation_code``. Trees are read one at a time; the pairs of a file, folder, glob or list
+    of ``Path`` go straight to an Arrow file in the ``datasets`` cache, so memory does not grow with the
+    corpus."""
+    paths = isinstance(source, list | tuple) and bool(source) and all(isinstance(p, Path) for p in source)
+    if isinstance(source, str | os.PathLike) or paths:
+        files = list(source) if paths else tree_files(source)
+        return _dataset_from_files(files, mode, dedup, max_pairs_per_tree, include_thought, errors)
     trees = iter_inference_trees(source, errors=errors)
     rows = [pair_record(p) for p in mine_pairs(trees, mode, dedup, max_pairs_per_tree, include_thought)]
     return _rows_to_dataset(rows, _features(mode))
@@ -591,7 +595,10 @@ def _dataset_from_files(
         return empty
     try:
         return Dataset.from_generator(
-            _pair_rows, features=_features(mode), gen_kwargs={"files": stamps, "errors": errors, **options}
+            _pair_rows,
+            features=_features(mode),
+            gen_kwargs={"files": stamps, "errors": errors, **options},
+            writer_batch_size=WRITER_BATCH_SIZE,
         )
     except ValueError as error:  # datasets refuses to build a split with no rows
         if "corresponds to no data" in str(error):

@@ -96,7 +96,8 @@ class _Builder:
 
     def observation(self, text: str) -> str:
         padding = max(0, self.observation_chars - len(text))
-        filler = " ".join(self.rng.choice(CITIES).lower() for _ in range(padding // 6 + 1))[:padding]
+        words = [self.rng.choice(CITIES).lower() for _ in range(min(64, padding // 6 + 1))]
+        filler = (" ".join(words) * (padding // (7 * len(words)) + 1))[:padding]
         return json.dumps({"error": "", "response": text + (" " + filler if filler else "")})
 
     def step(
