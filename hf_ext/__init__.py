@@ -51,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "tree_preference_dataset": "hf_ext.data.tool_trees",
     "tree_sft_dataset": "hf_ext.data.tool_trees",
     "load_tool_preference": "hf_ext.data.tool_trees",
+    "OfflineToolWorld": "hf_ext.agents.tools",
+    "run_dfsdt": "hf_ext.agents.dfsdt",
+    "evaluate_tool_agent": "hf_ext.agents.evaluate",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,6 +35,8 @@ from hf_ext.utils import import_object
 TREES_ACTIONS: list[str] = [
     "hf_ext.commands.trees:add_stats_parser",
     "hf_ext.commands.trees:add_pairs_parser",
+    "hf_ext.commands.trees_agents:add_collect_parser",
+    "hf_ext.commands.trees_agents:add_eval_parser",
 ]
 
 

@@ -28,6 +28,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("elo", "hf_ext.quickstart.elo:step"),
     ("tree-preference", "hf_ext.quickstart.tree_preference:step"),
     ("lean-workbook", "hf_ext.quickstart.lean_workbook:step"),
+    ("tool-world", "hf_ext.quickstart.tool_world:step"),
 ]
 
 

@@ -1,0 +1,342 @@
+"""Offline miniature of TP-LLaMA's experiment: SFT vs SFT + step-wise / path-wise / adaptive tree DPO.
+
+Everything is built here, on CPU, with no pretrained weights (none are reachable on these machines):
+
+1. the offline tool world's scripted expert (``noise`` mistakes per step, injected API faults) grows DFSDT
+   trees on training queries of G1/G2/G3; their success paths are the SFT data (``tree_sft_dataset``);
+2. a small Llama (random init, the package's byte-level BPE tokenizer) is trained on them with TRL's SFT;
+3. the SFT model grows its own DFSDT trees on the training queries; TP-LLaMA's pairs are mined from them;
+4. four policies: (a) SFT only, (b) SFT + step-wise DPO, (c) SFT + path-wise DPO, (d) SFT + step-wise DPO
+   with adaptive preference scaling (all through ``TreePreferenceTrainer``, reference = the SFT model);
+5. each grows DFSDT trees on held-out test queries (never seen in training); we report the pass rate (the
+   world's exact gold check; unanswered queries are failures) and the mean number of policy calls per
+   query ("steps") per group, for every seed, and the mean over seeds.
+
+    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--train-per-group 12] ...
+    python benchmarks/bench_tree_preference_miniature.py --tiny      # the smoke setting the tests run
+
+Writes ``benchmarks/results/tree_preference_miniature.json`` (``--out`` to change) and prints a Markdown
+table. The model is tiny and trained for minutes, so read the numbers as a check of the whole pipeline and
+of the direction of effects at this scale, not as a replication of the paper's 7B results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "tree_preference_miniature.json"
+VARIANTS = ("sft", "sft+step-dpo", "sft+path-dpo", "sft+step-adaptive-dpo")
+GROUPS = ("G1", "G2", "G3")
+
+
+@dataclass
+class Setting:
+    """Sizes of one run (defaults: the real miniature; :meth:`tiny`: the smoke test)."""
+
+    seeds: int = 3
+    groups: tuple[str, ...] = GROUPS
+    train_per_group: int = 24
+    test_per_group: int = 6
+    distractors: int = 1
+    expert_noise: float = 0.3
+    fault_rate: float = 0.1
+    hidden_size: int = 128
+    layers: int = 2
+    vocab_size: int = 4096
+    sft_epochs: int = 5
+    sft_lr: float = 2e-3
+    dpo_steps: int = 16
+    dpo_lr: float = 5e-4
+    beta: float = 0.1
+    max_length: int = 2048
+    max_new_tokens: int = 64
+    temperature: float = 0.7
+    beam_width: int = 2
+    max_steps: int = 12
+    max_queries: int = 6
+    variants: tuple[str, ...] = VARIANTS
+    pairs_from: str = "own"  # "own": the SFT model's trees (the experiment); "expert": smoke test only
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def tiny(cls) -> Setting:
+        return cls(
+            seeds=1,
+            groups=("G1",),
+            train_per_group=3,
+            test_per_group=1,
+            hidden_size=32,
+            layers=1,
+            vocab_size=512,
+            sft_epochs=1,
+            dpo_steps=1,
+            max_new_tokens=8,
+            max_queries=2,
+            max_length=1024,
+            variants=("sft", "sft+step-dpo"),
+            pairs_from="expert",
+        )
+
+
+def _common_args(output_dir: str, seed: int) -> dict[str, Any]:
+    return {
+        "output_dir": output_dir,
+        "report_to": "none",
+        "use_cpu": True,
+        "bf16": False,
+        "disable_tqdm": True,
+        "save_strategy": "no",
+        "logging_steps": 1,
+        "seed": seed,
+        "per_device_train_batch_size": 2,
+        "lr_scheduler_type": "constant",
+    }
+
+
+def build_model(setting: Setting, seed: int):
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from hf_ext.testing import tiny_tokenizer
+
+    tokenizer = tiny_tokenizer(vocab_size=setting.vocab_size, model_max_length=setting.max_length + 256)
+    config = LlamaConfig(
+        vocab_size=setting.vocab_size, hidden_size=setting.hidden_size,
+        intermediate_size=4 * setting.hidden_size, num_hidden_layers=setting.layers, num_attention_heads=4,
+        num_key_value_heads=4, max_position_embeddings=setting.max_length + 256, tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, workdir: Path):
+    from trl import SFTConfig, SFTTrainer
+
+    from hf_ext.data.tool_trees import tree_sft_dataset
+
+    data = tree_sft_dataset(trees_dir).remove_columns(["query_id"])
+    args = SFTConfig(
+        **_common_args(str(workdir / "sft"), seed), num_train_epochs=setting.sft_epochs,
+        learning_rate=setting.sft_lr, max_length=setting.max_length, truncation_mode="keep_end",
+    )  # fmt: skip
+    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    trainer.train()
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    return trainer.model.eval(), {
+        "sft_examples": len(data),
+        "sft_loss_first": losses[0],
+        "sft_loss_last": losses[-1],
+    }
+
+
+def train_dpo(
+    sft_model, tokenizer, trees_dir: Path, variant: str, setting: Setting, seed: int, workdir: Path
+):
+    import copy
+
+    from hf_ext.trainers.tree_preference_config import TreePreferenceConfig
+    from hf_ext.trainers.tree_preference_trainer import TreePreferenceTrainer
+
+    args = TreePreferenceConfig(
+        **_common_args(str(workdir / variant), seed), max_steps=setting.dpo_steps,
+        learning_rate=setting.dpo_lr, beta=setting.beta, max_length=setting.max_length,
+        truncation_mode="keep_end",
+        pair_mode="path" if "path" in variant else "step", adaptive_scaling="adaptive" in variant,
+    )  # fmt: skip
+    policy, reference = copy.deepcopy(sft_model).train(), copy.deepcopy(sft_model).eval()
+    trainer = TreePreferenceTrainer(
+        model=policy, ref_model=reference, args=args, train_dataset=str(trees_dir), processing_class=tokenizer
+    )
+    trainer.train()
+    losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
+    return trainer.model.eval(), {"pairs": trainer.tree_stats.get("pairs"), "dpo_loss_last": losses[-1]}
+
+
+def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed: int):
+    from hf_ext.agents.dfsdt import TransformersPolicy, run_dfsdt
+
+    policy = TransformersPolicy(
+        model, tokenizer, max_new_tokens=setting.max_new_tokens, temperature=setting.temperature, seed=seed,
+        max_prompt_tokens=setting.max_length,
+    )  # fmt: skip
+    return run_dfsdt(
+        policy,
+        world,
+        queries,
+        beam_width=setting.beam_width,
+        max_steps=setting.max_steps,
+        max_queries=setting.max_queries,
+        out_dir=out_dir,
+        progress=False,
+    )
+
+
+def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
+    from hf_ext.agents.dfsdt import run_dfsdt
+    from hf_ext.agents.evaluate import score_answers
+    from hf_ext.agents.scripted import ScriptedWorldPolicy
+    from hf_ext.agents.tools import OfflineToolWorld
+    from hf_ext.data.tool_trees import iter_inference_trees, mine_pairs
+
+    world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
+
+    def queries(split: str, n: int) -> list[dict]:
+        return [q for g in setting.groups for q in world.generate_queries(
+            n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
+
+    train, test = queries("train", setting.train_per_group), queries("test", setting.test_per_group)
+    started = time.perf_counter()
+    expert_dir = workdir / "expert-trees"
+    run_dfsdt(
+        ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed),
+        world,
+        train,
+        out_dir=expert_dir,
+        progress=False,
+    )
+    expert = score_answers(expert_dir, train, world.check_answer)
+    model, tokenizer = build_model(setting, seed)
+    sft_model, info = train_sft(model, tokenizer, expert_dir, setting, seed, workdir)
+    info["expert_train_pass_rate"] = expert.pass_rate
+    own_dir = workdir / "sft-trees"
+    grow(sft_model, tokenizer, world, train, own_dir, setting, seed)
+    info["sft_train_pass_rate"] = score_answers(own_dir, train, world.check_answer).pass_rate
+    for mode in ("step", "path"):
+        info[f"own_{mode}_pairs"] = sum(1 for _ in mine_pairs(iter_inference_trees(own_dir), mode))
+    pairs_dir = own_dir if setting.pairs_from == "own" else expert_dir
+    available = {
+        mode: sum(1 for _ in mine_pairs(iter_inference_trees(pairs_dir), mode)) for mode in ("step", "path")
+    }
+    results: dict[str, Any] = {}
+    for variant in setting.variants:
+        if variant == "sft":
+            model_v, extra = sft_model, {}
+        else:
+            if available["path" if "path" in variant else "step"] == 0:
+                results[variant] = {"skipped": f"no pairs in the {setting.pairs_from} trees"}
+                continue
+            model_v, extra = train_dpo(sft_model, tokenizer, pairs_dir, variant, setting, seed, workdir)
+        report = score_answers(
+            _grown(grow(model_v, tokenizer, world, test, workdir / f"test-{variant}", setting, seed)),
+            test,
+            world.check_answer,
+        )
+        results[variant] = {
+            "pass_rate": report.pass_rate,
+            "mean_steps": report.overall.mean_steps,
+            "unanswered": len(report.unanswered),
+            "groups": {
+                g: {"pass_rate": s.pass_rate, "mean_steps": s.mean_steps} for g, s in report.groups.items()
+            },
+            **extra,
+        }
+    info["seconds"] = round(time.perf_counter() - started, 1)
+    return {"seed": seed, "info": info, "variants": results}
+
+
+def _grown(results) -> Path:
+    return results[0].path.parent
+
+
+def summarize(runs: list[dict[str, Any]], setting: Setting) -> dict[str, Any]:
+    summary = {}
+    for variant in setting.variants:
+        done = [run["variants"][variant] for run in runs if "pass_rate" in run["variants"].get(variant, {})]
+        if not done:
+            summary[variant] = {"seeds": 0}
+            continue
+        rates = [v["pass_rate"] for v in done]
+        summary[variant] = {
+            "seeds": len(done),
+            "pass_rate_mean": statistics.fmean(rates),
+            "pass_rate_sd": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+            "mean_steps": statistics.fmean(v["mean_steps"] for v in done),
+            "groups": {
+                g: statistics.fmean(v["groups"][g]["pass_rate"] for v in done) for g in setting.groups
+            },
+        }
+    return summary
+
+
+def table(summary: dict[str, Any], setting: Setting) -> str:
+    head = "| policy | seeds | pass rate (mean ± sd) | " + " | ".join(setting.groups) + " | mean steps |"
+    lines = [head, "|" + "---|" * (4 + len(setting.groups))]
+    for variant, row in summary.items():
+        if not row["seeds"]:
+            lines.append(f"| {variant} | 0 | not run (no pairs) |" + " |" * (len(setting.groups) + 1))
+            continue
+        groups = " | ".join(f"{row['groups'][g]:.3f}" for g in setting.groups)
+        lines.append(
+            f"| {variant} | {row['seeds']} | {row['pass_rate_mean']:.3f} ± {row['pass_rate_sd']:.3f} | "
+            f"{groups} | {row['mean_steps']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def run(setting: Setting, out: Path | None = RESULTS, workdir: Path | None = None) -> dict[str, Any]:
+    """Run every seed; write ``out`` (JSON) unless ``None``; return the results."""
+    with tempfile.TemporaryDirectory(prefix="hfx-tp-miniature-") as scratch:
+        base = Path(workdir or scratch)
+        runs: list[dict[str, Any]] = []
+        for seed in range(setting.seeds):  # the file is rewritten after every seed: a long run shows progress
+            runs.append(run_seed(setting, seed, base / f"seed{seed}"))
+            result = {"setting": asdict(setting), "runs": runs, "summary": summarize(runs, setting)}
+            result["table"] = table(result["summary"], setting)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="the smoke setting (seconds)")
+    parser.add_argument("--seeds", type=int)
+    parser.add_argument("--train-per-group", type=int)
+    parser.add_argument("--test-per-group", type=int)
+    parser.add_argument("--sft-epochs", type=int)
+    parser.add_argument("--dpo-steps", type=int)
+    parser.add_argument("--max-queries", type=int)
+    parser.add_argument("--hidden-size", type=int)
+    parser.add_argument("--distractors", type=int)
+    parser.add_argument(
+        "--pairs-from",
+        choices=["own", "expert"],
+        help="mine DPO pairs from the SFT model's trees or the expert's",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    setting = Setting.tiny() if args.tiny else Setting()
+    names = (
+        "seeds",
+        "train_per_group",
+        "test_per_group",
+        "sft_epochs",
+        "dpo_steps",
+        "max_queries",
+        "hidden_size",
+        "distractors",
+        "pairs_from",
+    )
+    for name in names:
+        if getattr(args, name) is not None:
+            setattr(setting, name, getattr(args, name))
+    result = run(setting, args.out)
+    print(result["table"])
+    print("No pretrained weights: a small Llama trained from scratch here on the offline tool world.")
+
+
+if __name__ == "__main__":
+    main()
