@@ -123,7 +123,10 @@ class ReplProcess:
         return json.loads(text[:end].decode("utf-8"))
 
     def _crash_text(self) -> str:
-        code = self._process.poll()
+        try:  # its output closed: give the process a moment to exit, so that its status is known
+            code = self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
         stderr = b""
         if code is not None and self._process.stderr is not None:
             stderr = self._process.stderr.read() or b""
