@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from hf_ext.cli import main
 from hf_ext.commands.evaluate import lm_eval_argv
-from hf_ext.registry import tasks_path
+from hf_ext.task_files import tasks_path
 from hf_ext.testing import resolve_model_name
 
 REPO = Path(__file__).resolve().parents[1]
