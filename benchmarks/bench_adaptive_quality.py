@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from hf_ext.objectives import adaptive_preference_loss
+from hf_ext.utils import save_figure
 
 RESULTS = Path(__file__).parent / "results" / "adaptive_quality.json"
 PICTURE = Path(__file__).parents[1] / "docs" / "images" / "adaptive_tau_vs_gap.png"
@@ -105,13 +106,11 @@ def evaluate(model, generator: torch.Generator) -> dict:
 
 
 def draw_picture(gap: torch.Tensor, tau: torch.Tensor, settings: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     magnitude, mislabelled = gap.abs(), gap < 0
-    figure, axis = plt.subplots(figsize=(5.5, 3.4), dpi=100)
+    figure = Figure(figsize=(5.5, 3.4))
+    axis = figure.add_subplot()
     for selected, colour, label in (
         (~mislabelled, "tab:blue", "label agrees"),
         (mislabelled, "tab:red", "mislabelled"),
@@ -130,10 +129,7 @@ def draw_picture(gap: torch.Tensor, tau: torch.Tensor, settings: dict) -> None:
     axis.set(xscale="log", xlabel="|true gap| of the pair", ylabel="tau after training")
     axis.set_title(f"tau vs true gap (rho={settings['rho']}, tau_max={settings['tau_max']})", fontsize=10)
     axis.legend(loc="upper left", fontsize=7, markerscale=3)
-    figure.tight_layout()
-    PICTURE.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(PICTURE)
-    plt.close(figure)
+    save_figure(figure, PICTURE)
 
 
 def summarise(values: list[float]) -> dict:

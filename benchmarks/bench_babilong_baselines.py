@@ -21,7 +21,7 @@ from lm_eval.tasks import TaskManager
 from hf_ext.evaluation.babilong import TASK_NAMES, length_label, parse_lengths
 from hf_ext.evaluation.babilong.baselines import last_mention_lm
 from hf_ext.evaluation.babilong.plots import accuracy_tables, plot_depth, plot_heatmap
-from hf_ext.registry import tasks_path
+from hf_ext.task_files import tasks_path
 from hf_ext.testing import reference_lm_path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,6 +24,7 @@ from hf_ext.evaluation.perplexity import perplexity
 from hf_ext.pruning.baselines import MagnitudeSPPruner, WandaSPPruner
 from hf_ext.pruning.slimgpt import SlimGPTPruner
 from hf_ext.testing import reference_lm, reference_texts
+from hf_ext.utils import save_figure
 
 SPARSITIES = (0.2, 0.5)
 CALIBRATION = {"num_calibration_samples": 64, "calibration_seq_len": 128}
@@ -40,14 +41,12 @@ PICTURE = Path(__file__).parent.parent / "docs" / "images" / "slimgpt_quality.pn
 
 def plot(report: dict, path: Path = PICTURE) -> None:
     """Held-out perplexity per method and sparsity (left) and SlimGPT's kept FFN width per layer (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rows = report["rows"]
     dense = next(row["perplexity"] for row in rows if row["method"] == "dense")
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=100)
+    figure = Figure(figsize=(9, 3.2))
+    left, right = figure.subplots(1, 2)
     names = list(METHODS)
     width = 0.8 / len(SPARSITIES)
     for offset, sparsity in enumerate(SPARSITIES):
@@ -72,10 +71,7 @@ def plot(report: dict, path: Path = PICTURE) -> None:
     right.set_xlabel("decoder layer")
     right.set_ylabel("FFN width kept")
     right.legend(fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def main() -> None:

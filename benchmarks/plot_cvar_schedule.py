@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from hf_ext.objectives import soft_risk_level  # noqa: E402
+from hf_ext.objectives import soft_risk_level
+from hf_ext.utils import save_figure
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "cvar_schedule.png"
 
@@ -20,7 +18,8 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "cvar_schedul
 def main() -> None:
     total = 194
     steps = list(range(total + 1))
-    figure, axis = plt.subplots(figsize=(5.5, 3.0), dpi=100)
+    figure = Figure(figsize=(5.5, 3.0))
+    axis = figure.add_subplot()
     for alpha, warmup, reach in [(0.4, 30, 0.95), (0.2, 30, 0.95), (0.4, 1, 0.8)]:
         schedule = {"alpha": alpha, "warmup_steps": warmup, "total_steps": total, "reach_fraction": reach}
         levels = [soft_risk_level(s, **schedule) for s in steps]
@@ -30,9 +29,7 @@ def main() -> None:
     axis.set_ylim(0, 1.05)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
-    figure.tight_layout()
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(OUTPUT)
+    save_figure(figure, OUTPUT)
     print(f"wrote {OUTPUT}")
 
 

@@ -1,4 +1,4 @@
-"""String-keyed registries of trainers and pruners, plus the list of hf-ext's lm-eval tasks.
+"""String-keyed registries of trainers and pruners (lm-eval tasks are listed by :mod:`hf_ext.task_files`).
 
 Entries may name their classes as ``"module:Class"`` strings, so registering costs nothing and
 ``import hf_ext`` stays fast: a class is imported only when :meth:`Entry.load` asks for it. hf-ext's own
@@ -25,11 +25,7 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from hf_ext.utils import import_object
 
@@ -56,8 +52,7 @@ class Entry:
     """One registered component: the class that does the work, its config class and how the CLI builds it.
 
     ``options`` carries what the CLI needs beyond the two classes, e.g. ``model_kind`` for trainers
-    (``"causal-lm"`` or ``"sequence-classification"``) and ``builder`` (``"module:function"`` that
-    constructs the trainer from parsed arguments).
+    (``"causal-lm"`` or ``"sequence-classification"``) and ``needs_reward_funcs`` for online trainers.
     """
 
     name: str
@@ -83,8 +78,7 @@ class Entry:
         return self.cls
 
     def option(self, key: str, default: Any = None) -> Any:
-        value = self.options.get(key, default)
-        return import_object(value) if key == "builder" and isinstance(value, str) else value
+        return self.options.get(key, default)
 
 
 class Registry:
@@ -138,7 +132,9 @@ PRUNERS = Registry("pruner", provider="hf_ext.pruning")
 
 
 def register_trainer(name: str, trainer_cls: type | str, config_cls: type | str, **kwargs: Any) -> Entry:
-    """Register a trainer under ``name`` (``description=``, ``model_kind=``, ``builder=``, ``overwrite=``)."""
+    """Register a trainer under ``name``.
+
+    Keywords: ``description=``, ``model_kind=``, ``needs_reward_funcs=``, ``overwrite=``."""
     return TRAINERS.register(name, trainer_cls, config_cls, **kwargs)
 
 
@@ -162,40 +158,3 @@ def get_pruner(name: str) -> Entry:
 
 def list_pruners() -> list[str]:
     return PRUNERS.names()
-
-
-# --- lm-eval tasks: YAML files under hf_ext/tasks, read without importing lm-eval -------------------------
-
-
-def tasks_path() -> Path:
-    """The folder to pass to lm-eval as ``--include_path``."""
-    return Path(str(resources.files("hf_ext") / "tasks"))
-
-
-class _TaskYamlLoader(yaml.SafeLoader):
-    """Safe YAML loading that tolerates lm-eval's ``!function`` tag (kept as the plain string)."""
-
-
-_TaskYamlLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    name: str
-    tags: tuple[str, ...]
-    path: Path
-
-
-def list_tasks() -> list[TaskInfo]:
-    """hf-ext's lm-eval tasks (every ``*.yaml`` with a ``task:`` key under :func:`tasks_path`)."""
-    found = []
-    for path in sorted(tasks_path().rglob("*.yaml")):
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TaskYamlLoader)  # noqa: S506
-        if isinstance(document, dict) and isinstance(document.get("task"), str):
-            tags = document.get("tag") or []
-            found.append(TaskInfo(document["task"], tuple([tags] if isinstance(tags, str) else tags), path))
-    return found
-
-
-def task_names() -> list[str]:
-    return sorted(task.name for task in list_tasks())

@@ -1,4 +1,4 @@
-"""Small helpers shared across hf-ext: the cache directory, atomic writes, dotted-name imports.
+"""Small helpers shared across hf-ext: the cache directory, atomic writes, dotted-name imports, figures.
 
 Example:
     >>> from hf_ext.utils import cache_dir, import_object
@@ -61,3 +61,16 @@ def import_object(reference: str) -> Any:
     except AttributeError as error:
         raise ImportError(f"{module_name!r} has no attribute {attribute!r}") from error
     return obj
+
+
+def save_figure(figure: Any, path: str | Path | None, dpi: int = 100) -> Any:
+    """Write a matplotlib ``Figure`` to ``path`` (PNG, parents created) if a path is given; return the figure.
+
+    hf-ext's plotting convention, used by every plot: a function builds a ``matplotlib.figure.Figure``
+    directly (never ``pyplot``, never ``matplotlib.use``, so the user's backend and open figures are left
+    alone), takes an optional ``path``, saves through this helper and returns the figure.
+    """
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    return figure

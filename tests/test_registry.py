@@ -3,7 +3,6 @@ import sys
 
 import pytest
 
-from hf_ext import registry
 from hf_ext.registry import Registry, UnknownNameError, get_pruner, get_trainer, list_trainers
 
 
@@ -34,18 +33,6 @@ def test_third_party_registration_with_classes_and_strings():
     assert local.get("my-widget").cls is list
     with pytest.raises(ValueError, match="lower-case"):
         local.register("My Widget", list, list)
-
-
-def test_task_listing_reads_yaml_with_function_tags(tmp_path, monkeypatch):
-    (tmp_path / "demo").mkdir()
-    (tmp_path / "demo" / "a.yaml").write_text(
-        "task: hfx_demo\ntag: [hfx_all]\nprocess_results: !function u.f\n"
-    )
-    (tmp_path / "demo" / "_template_yaml").write_text("task: not_listed\n")
-    (tmp_path / "demo" / "group.yaml").write_text("group: hfx_group\ntask: [hfx_demo]\n")
-    monkeypatch.setattr(registry, "tasks_path", lambda: tmp_path)
-    tasks = registry.list_tasks()
-    assert [(t.name, t.tags) for t in tasks] == [("hfx_demo", ("hfx_all",))]
 
 
 def test_import_hf_ext_loads_neither_torch_nor_lm_eval():

@@ -87,8 +87,9 @@ def run_plot(args: argparse.Namespace) -> int:
     from hf_ext.evaluation.babilong.plots import accuracy_tables, load_results, plot_depth, plot_heatmap
 
     by_length, by_depth = accuracy_tables(load_results(args.results))
-    heatmap = plot_heatmap(by_length, f"{args.out}_heatmap.png")
-    print(f"wrote {heatmap}")
+    plot_heatmap(by_length, f"{args.out}_heatmap.png")
+    print(f"wrote {args.out}_heatmap.png")
     if by_depth:
-        print(f"wrote {plot_depth(by_depth, f'{args.out}_depth.png')}")
+        plot_depth(by_depth, f"{args.out}_depth.png")
+        print(f"wrote {args.out}_depth.png")
     return 0

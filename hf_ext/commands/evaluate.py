@@ -24,7 +24,7 @@ def add_parser(subparsers) -> None:
 
 def lm_eval_argv(arguments: list[str]) -> list[str]:
     """The ``lm-eval`` command line for ``hf-ext eval ARGUMENTS``."""
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
 
     if any(argument.split("=")[0] == "--include_path" for argument in arguments):
         raise ValueError(

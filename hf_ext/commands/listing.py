@@ -13,7 +13,8 @@ def add_parser(subparsers) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from hf_ext.registry import PRUNERS, TRAINERS, list_tasks
+    from hf_ext.registry import PRUNERS, TRAINERS
+    from hf_ext.task_files import list_tasks
 
     for title, registry in (("trainers", TRAINERS), ("pruners", PRUNERS)):
         print(f"{title}:")
@@ -32,7 +33,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_tasks_path(args: argparse.Namespace) -> int:
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
 
     print(tasks_path())
     return 0

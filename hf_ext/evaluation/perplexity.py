@@ -1,5 +1,9 @@
 """Held-out perplexity of a causal LM over texts, in non-overlapping windows.
 
+A measuring tool, not a benchmark: it imports nothing of hf-ext, and besides evaluation/ itself the
+pruners (quality checks), the trainers, the offline kit :mod:`hf_ext.testing` (the reference LM's report)
+and the quickstart may use it (tests/test_import_layers.py holds the list; docs/usage.md states the layers).
+
 Example:
     >>> from hf_ext.testing import tiny_causal_lm
     >>> from hf_ext.evaluation.perplexity import perplexity

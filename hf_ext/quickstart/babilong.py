@@ -16,7 +16,8 @@ def step(workdir: Path) -> list[str]:
     model_dir = save_tiny_causal_lm(workdir / "babilong-tiny-llama")
     lengths = [0, 1024]
     output = evaluate_babilong(str(model_dir), tasks=["qa1"], lengths=lengths, num_samples=4, limit=8)
-    heatmap = plot_heatmap(output["by_length"], workdir / "babilong_heatmap.png", title="tiny random model")
+    heatmap = workdir / "babilong_heatmap.png"
+    plot_heatmap(output["by_length"], heatmap, title="tiny random model")
     accuracies = ", ".join(
         f"{length_label(length)} {100 * output['by_length']['qa1'][length]:.0f}%" for length in lengths
     )

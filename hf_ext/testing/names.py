@@ -1,6 +1,8 @@
 """Offline names that recipes and the CLI can use wherever a Hub id or a path is expected.
 
-``hf-ext-testing:<name>`` stands for a model or dataset that :mod:`hf_ext.testing` builds on this machine:
+``hf-ext-testing:<name>`` stands for a model or dataset that :mod:`hf_ext.testing` builds on this machine.
+Production code resolves these names through :mod:`hf_ext.names`, which imports this module (its
+``PROVIDER``) only when such a name is used:
 
 =================================================  ==========================================================
 ``hf-ext-testing:tiny-llama`` (``-qwen2``,         a tiny random model + tokenizer, saved once under the
@@ -30,7 +32,7 @@ from hf_ext.testing.datasets import preference_dataset, prompt_dataset
 from hf_ext.testing.models import TINY_ARCHITECTURES, save_tiny_causal_lm
 from hf_ext.utils import cache_dir
 
-PREFIX = "hf-ext-testing:"
+PREFIX = "hf-ext-testing:"  # hf_ext.names.NAME_PROVIDERS maps it to PROVIDER below
 
 TESTING_DATASETS: dict[str, Callable[[], Dataset]] = {
     "preferences": lambda: preference_dataset(64),
@@ -73,3 +75,13 @@ def testing_dataset(name: str, test_fraction: float = 0.125) -> DatasetDict:
 
 
 testing_dataset.__test__ = False  # its name starts with "test": keep pytest from collecting it
+
+
+class _TestingNames:
+    """The provider :mod:`hf_ext.names` resolves ``hf-ext-testing:`` names through (imported on first use)."""
+
+    model_path = staticmethod(resolve_model_name)
+    dataset = staticmethod(testing_dataset)
+
+
+PROVIDER = _TestingNames()

@@ -2,8 +2,8 @@
 
 TRL's own ``sft``, ``dpo``, ``reward`` and ``grpo`` are registered too, so ``hf-ext train dpo --config ...``
 works like TRL's scripts. Classes are named by ``"module:Class"`` strings: nothing heavy is imported here.
-Each entry's ``model_kind`` tells the CLI which Auto class loads the model; ``builder`` (optional) names a
-function that constructs the trainer, for trainers whose constructor differs from DPO's.
+Each entry's ``model_kind`` tells the CLI which Auto class loads the model (``"causal-lm"`` by default) and
+``needs_reward_funcs`` whether the recipe must name reward functions (online trainers).
 """
 
 from hf_ext.registry import register_trainer

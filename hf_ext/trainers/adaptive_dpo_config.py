@@ -28,18 +28,11 @@ COMPATIBLE_LOSS_TYPES = (*ADAPTIVE_LOSS_TYPES, "sft")
 
 @dataclass
 class AdaptiveDPOConfig(AdaptiveScalingArguments, DPOConfig):
-    """``DPOConfig`` for Ada-DPO. Every ``DPOConfig`` field keeps its meaning; these are added (the official
-    recipe's defaults, in the code convention where tau scales ``z = beta * h``):
-
-    Parameters:
-        rho (`float`, defaults to `0.1`): KL budget rho0 per pair, in (0, log 2) (> 0 for quadratic).
-        tau_min (`float`, defaults to `0.1`): lower bound on tau, > 0.
-        tau_max (`float`, defaults to `5.0`): upper bound on tau, >= tau_min.
-        tau_solver (`str`, defaults to `"exact"`): `"exact"` or `"newton"` (the paper's Algorithm 1).
-        tau_newton_steps (`int`, defaults to `5`): steps for `"newton"`, >= 1.
-        tau_regularizer (`str`, defaults to `"linear"`): `"linear"` (Ada-DPO) or `"quadratic"` (Ada-DPO-Quad).
-        tau_history_size (`int`, defaults to `100000`): recent (step, z, tau) triples kept for the plots.
-        tau_plots (`bool`, defaults to `True`): write tau plots and a CSV to `output_dir` after training.
+    """``DPOConfig`` for Ada-DPO. Every ``DPOConfig`` field keeps its meaning; added are ``rho``,
+    ``tau_min``, ``tau_max``, ``tau_solver``, ``tau_newton_steps``, ``tau_regularizer``, ``tau_history_size``
+    and ``tau_plots`` (the official recipe's defaults, in the code convention where tau scales
+    ``z = beta * h``), documented (defaults, ranges, meaning) in
+    :class:`~hf_ext.trainers.adaptive_scaling.AdaptiveScalingArguments`.
 
     ``loss_type`` must be among ``"sigmoid"`` and ``"sigmoid_norm"`` (optionally with ``"sft"``), and
     ``f_divergence_type`` must not be ``"js_divergence"``: those are the settings in which TRL's per-pair

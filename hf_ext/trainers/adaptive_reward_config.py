@@ -25,18 +25,10 @@ from hf_ext.trainers.adaptive_scaling import AdaptiveScalingArguments
 @dataclass
 class AdaptiveRewardConfig(AdaptiveScalingArguments, RewardConfig):
     """``RewardConfig`` for Ada-Pref reward learning, with z = r(chosen) - r(rejected) (minus the row's
-    ``margin`` when the dataset has one). Every ``RewardConfig`` field keeps its meaning; added:
-
-    Parameters:
-        rho (`float`, defaults to `0.1`): KL budget rho0 per pair, in (0, log 2) (> 0 for quadratic).
-        tau_min (`float`, defaults to `0.1`): lower bound on tau, > 0.
-        tau_max (`float`, defaults to `5.0`): upper bound on tau, >= tau_min.
-        tau_solver (`str`, defaults to `"exact"`): `"exact"` or `"newton"` (the paper's Algorithm 1).
-        tau_newton_steps (`int`, defaults to `5`): steps for `"newton"`, >= 1.
-        tau_regularizer (`str`, defaults to `"linear"`): `"linear"` (Ada-Pref) or `"quadratic"`
-            (Ada-Pref-Quad).
-        tau_history_size (`int`, defaults to `100000`): recent (step, z, tau) triples kept for the plots.
-        tau_plots (`bool`, defaults to `True`): write tau plots and a CSV to `output_dir` after training.
+    ``margin`` when the dataset has one). Every ``RewardConfig`` field keeps its meaning; added are
+    the adaptive-scaling fields ``rho``, ``tau_min``, ``tau_max``, ``tau_solver``, ``tau_newton_steps``,
+    ``tau_regularizer``, ``tau_history_size`` and ``tau_plots``, documented (defaults, ranges, meaning) in
+    :class:`~hf_ext.trainers.adaptive_scaling.AdaptiveScalingArguments`.
     """
 
     def __post_init__(self):

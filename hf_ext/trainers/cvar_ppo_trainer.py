@@ -71,7 +71,7 @@ from hf_ext.objectives.ppo import (
 from hf_ext.objectives.risk import cvar_mask
 from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
 from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
-from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin
+from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin, write_training_args
 
 VALUE_WEIGHTS_NAME = "value_model.safetensors"
 STATE_NAME = "cvar_ppo_state.json"
@@ -678,7 +678,7 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
         Path(output_dir, STATE_NAME).write_text(json.dumps(state, indent=2), encoding="utf-8")
         if self.processing_class is not None:
             self.processing_class.save_pretrained(output_dir)
-        Path(output_dir, "training_args.json").write_text(self.args.to_json_string(), encoding="utf-8")
+        write_training_args(self.args, output_dir)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         """Load what :meth:`_save` wrote: policy (or adapter) weights, value weights, KL controller state."""

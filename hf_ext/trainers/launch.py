@@ -3,7 +3,7 @@
 This is what ``hf-ext train NAME --config recipe.yaml [--field value ...]`` calls. The recipe may set any
 field of the trainer's config class (e.g. ``DPOConfig``), of TRL's ``ScriptArguments`` (dataset) and
 ``ModelConfig`` (model, LoRA), and of :class:`LaunchArguments`. Model and dataset names may be Hub ids, local
-paths, data files, or offline ``hf-ext-testing:`` names (see :mod:`hf_ext.testing.names`).
+paths, data files, or offline ``hf-ext-testing:`` names (see :mod:`hf_ext.names`).
 
 Example:
     >>> from hf_ext.trainers.launch import train_from_recipe
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_ext.config_parsing import parse_recipe
+from hf_ext.names import is_provided_name, provided_dataset, resolve_model_name
 from hf_ext.registry import Entry, get_trainer
 from hf_ext.trainers.safe_saving import pickle_free, replace_pickled_training_args
 from hf_ext.utils import import_object
@@ -42,8 +43,6 @@ def load_recipe_dataset(script_args) -> tuple[Any, Any]:
     """(train, eval) datasets for ``script_args.dataset_name``: testing name, data file, folder or Hub id."""
     from datasets import DatasetDict, load_dataset, load_from_disk
 
-    from hf_ext.testing.names import is_testing_name, testing_dataset
-
     name = script_args.dataset_name
     if not name:
         raise ValueError(
@@ -51,8 +50,8 @@ def load_recipe_dataset(script_args) -> tuple[Any, Any]:
             "an hf-ext-testing: name)"
         )
     path = Path(name)
-    if is_testing_name(name):
-        data = testing_dataset(name)
+    if is_provided_name(name):
+        data = provided_dataset(name)
     elif path.is_file():
         builder = DATA_FILE_BUILDERS.get(path.suffix)
         if builder is None:
@@ -80,8 +79,6 @@ def load_recipe_model(entry: Entry, model_args, trust_remote_code: bool = False)
     ``trust_remote_code`` stays False unless the recipe's trainer config sets it (TRL keeps it there)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
-
-    from hf_ext.testing.names import resolve_model_name
 
     if not model_args.model_name_or_path:
         raise ValueError("the recipe must set 'model_name_or_path'")
@@ -114,7 +111,7 @@ def resolve_reward_func(name: str):
     return import_object(name)
 
 
-def default_builder(
+def construct_trainer(
     entry: Entry,
     *,
     args,
@@ -157,8 +154,7 @@ def build_from_recipe(name: str, argv: list[str]):
     if launch_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(launch_args.max_train_samples, len(train_dataset))))
     model, tokenizer = load_recipe_model(entry, model_args, getattr(config, "trust_remote_code", False))
-    builder = entry.option("builder") or default_builder
-    return builder(
+    return construct_trainer(
         entry,
         args=config,
         model=model,

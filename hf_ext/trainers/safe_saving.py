@@ -37,12 +37,19 @@ from safetensors.torch import load_file, save_file
 FORMAT = "hf-ext-state/1"
 
 
+def write_training_args(args, folder: str | Path) -> Path:
+    """Write ``args`` (a ``TrainingArguments``) as ``folder/training_args.json``, the pickle-free copy."""
+    path = Path(folder) / "training_args.json"
+    path.write_text(args.to_json_string(), encoding="utf-8")
+    return path
+
+
 def replace_pickled_training_args(trainer, folder: str | Path) -> None:
     """On the main process, swap ``folder/training_args.bin`` for ``folder/training_args.json``."""
     folder = Path(folder)
     if trainer.is_world_process_zero() and folder.is_dir():
         (folder / "training_args.bin").unlink(missing_ok=True)
-        (folder / "training_args.json").write_text(trainer.args.to_json_string(), encoding="utf-8")
+        write_training_args(trainer.args, folder)
 
 
 # --- a state dict as JSON + safetensors ----------------------------------------------------------------

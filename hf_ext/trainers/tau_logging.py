@@ -26,9 +26,11 @@ from collections import deque
 from pathlib import Path
 
 import torch
+from matplotlib.figure import Figure
 from transformers import TrainerCallback
 
 from hf_ext.objectives.adaptive_scaling import critical_logit
+from hf_ext.utils import save_figure
 
 
 class TauHistory:
@@ -61,6 +63,46 @@ class TauHistory:
         return steps, torch.cat([z for _, z, _ in self._chunks]), torch.cat([t for _, _, t in self._chunks])
 
 
+def plot_tau_histogram(
+    tau: torch.Tensor, path: str | Path | None = None, *, rho: float, tau_min: float, tau_max: float
+) -> Figure:
+    """How many pairs got each tau, finite bounds marked (a ``Figure``; a PNG when given ``path``)."""
+    figure = Figure(figsize=(5, 3.2))
+    axis = figure.add_subplot()
+    axis.hist(tau.numpy(), bins=40, color="tab:blue")
+    for bound in (tau_min, tau_max):
+        if math.isfinite(bound):
+            axis.axvline(bound, color="gray", linestyle="--", linewidth=1)
+    axis.set(xlabel="tau", ylabel="pairs", title=f"per-pair tau ({len(tau)} pairs, rho={rho})")
+    return save_figure(figure, path)
+
+
+def plot_tau_vs_abs_z(
+    steps: torch.Tensor,
+    z: torch.Tensor,
+    tau: torch.Tensor,
+    path: str | Path | None = None,
+    *,
+    rho: float,
+    tau_min: float,
+    tau_max: float,
+    regularizer: str = "linear",
+) -> Figure:
+    """tau against |z|, coloured by step, with the closed-form line ``clip(|z| / c)`` of the linear
+    regulariser (a ``Figure``; a PNG when given ``path``)."""
+    figure = Figure(figsize=(5, 3.2))
+    axis = figure.add_subplot()
+    points = axis.scatter(z.abs().numpy(), tau.numpy(), c=steps.numpy(), s=6, cmap="viridis")
+    if regularizer == "linear" and len(z):
+        grid = torch.linspace(0, float(z.abs().max()), 200)
+        closed_form = (grid / critical_logit(rho)).clamp(tau_min, tau_max)
+        axis.plot(grid.numpy(), closed_form.numpy(), color="tab:red", linewidth=1, label="clip(|z| / c)")
+        axis.legend(loc="lower right")
+    figure.colorbar(points, ax=axis, label="step")
+    axis.set(xlabel="|z|", ylabel="tau", title="tau against the pair's |z|")
+    return save_figure(figure, path)
+
+
 def write_tau_report(
     history: TauHistory,
     output_dir: str | Path,
@@ -71,11 +113,6 @@ def write_tau_report(
     regularizer: str = "linear",
 ) -> list[Path]:
     """Write the tau histogram, the tau-vs-|z| scatter (PNG) and ``tau_values.csv``; return their paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     steps, z, tau = history.tensors()
@@ -84,31 +121,11 @@ def write_tau_report(
         writer = csv.writer(handle)
         writer.writerow(["step", "z", "tau"])
         writer.writerows(zip(steps.tolist(), z.tolist(), tau.tolist()))
-
+    bounds = {"rho": rho, "tau_min": tau_min, "tau_max": tau_max}
     histogram_path = output_dir / "tau_histogram.png"
-    figure, axis = plt.subplots(figsize=(5, 3.2), dpi=100)
-    axis.hist(tau.numpy(), bins=40, color="tab:blue")
-    for bound in (tau_min, tau_max):
-        if math.isfinite(bound):
-            axis.axvline(bound, color="gray", linestyle="--", linewidth=1)
-    axis.set(xlabel="tau", ylabel="pairs", title=f"per-pair tau ({len(tau)} pairs, rho={rho})")
-    figure.tight_layout()
-    figure.savefig(histogram_path)
-    plt.close(figure)
-
+    plot_tau_histogram(tau, histogram_path, **bounds)
     scatter_path = output_dir / "tau_vs_abs_z.png"
-    figure, axis = plt.subplots(figsize=(5, 3.2), dpi=100)
-    points = axis.scatter(z.abs().numpy(), tau.numpy(), c=steps.numpy(), s=6, cmap="viridis")
-    if regularizer == "linear" and len(z):
-        grid = torch.linspace(0, float(z.abs().max()), 200)
-        closed_form = (grid / critical_logit(rho)).clamp(tau_min, tau_max)
-        axis.plot(grid.numpy(), closed_form.numpy(), color="tab:red", linewidth=1, label="clip(|z| / c)")
-        axis.legend(loc="lower right")
-    figure.colorbar(points, ax=axis, label="step")
-    axis.set(xlabel="|z|", ylabel="tau", title="tau against the pair's |z|")
-    figure.tight_layout()
-    figure.savefig(scatter_path)
-    plt.close(figure)
+    plot_tau_vs_abs_z(steps, z, tau, scatter_path, regularizer=regularizer, **bounds)
     return [histogram_path, scatter_path, csv_path]
 
 

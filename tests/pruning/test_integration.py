@@ -14,8 +14,6 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from hf_ext import SlimGPTConfig, SlimGPTPruner
 from hf_ext.recipes import recipe_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def pruned_dir(tmp_path_factory, prose, heldout_prose):
@@ -49,7 +47,7 @@ def test_plain_transformers_loads_it_with_trust_remote_code(pruned_dir, tmp_path
     assert float(result.stdout.strip().splitlines()[-1]) == 0.0
 
 
-def test_import_hf_ext_is_enough_for_auto_model_for_causal_lm(pruned_dir, tmp_path):
+def test_import_hf_ext_is_enough_for_auto_model_for_causal_lm(pruned_dir, tmp_path, subprocess_env):
     script = (
         "import sys, hf_ext\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
@@ -57,7 +55,7 @@ def test_import_hf_ext_is_enough_for_auto_model_for_causal_lm(pruned_dir, tmp_pa
         f"model = AutoModelForCausalLM.from_pretrained({str(pruned_dir)!r})\n"
         "print(type(model).__name__, 'hf_ext.pruning.slimgpt' in sys.modules)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env = subprocess_env()
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )

@@ -4,7 +4,7 @@ metrics that match the official rule, and the Hub source calls the real loader."
 import pytest
 
 from hf_ext.evaluation.babilong import TASK_NAMES, compare_answers
-from hf_ext.registry import tasks_path
+from hf_ext.task_files import tasks_path
 from hf_ext.tasks.babilong import utils
 
 lm_eval = pytest.importorskip("lm_eval")
@@ -146,7 +146,7 @@ def test_metadata_errors():
 
 
 def test_task_names_cover_all_tasks():
-    from hf_ext.registry import list_tasks
+    from hf_ext.task_files import list_tasks
 
     found = {info.name: info.tags for info in list_tasks() if info.name.startswith("hfx_babilong")}
     assert sorted(found) == sorted(f"hfx_babilong_{task}" for task in TASK_NAMES)

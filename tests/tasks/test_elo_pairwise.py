@@ -17,7 +17,7 @@ from hf_ext.evaluation.elo.judging import (
     load_pairs,
     position_consistency,
 )
-from hf_ext.registry import task_names, tasks_path
+from hf_ext.task_files import task_names, tasks_path
 
 
 def judge_items(docs, letter_logprobs):

@@ -24,13 +24,7 @@ from hf_ext.trainers.cvar_ppo_trainer import CVaRPPOTrainer
 QUIET = {"report_to": "none", "use_cpu": True, "disable_tqdm": True}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine threads fight: use one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def word_count_reward(prompts, completions, **columns):

@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.mark.slow
-def test_two_processes_share_one_tail_and_one_model(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
-    ]
-    worker = str(Path(__file__).with_name("cvar_ppo_distributed_worker.py"))
-    result = subprocess.run(
-        [*command, worker, str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
-    )
+def test_two_processes_share_one_tail_and_one_model(tmp_path, run_torchrun):
+    worker = Path(__file__).with_name("cvar_ppo_distributed_worker.py")
+    result = run_torchrun(worker, tmp_path, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["world_size"] for r in ranks] == [2, 2]

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import torch
 
 from hf_ext.recipes import recipe_path
 from hf_ext.registry import get_trainer
 from hf_ext.trainers.launch import build_from_recipe
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a shared 2-core machine threads fight: use one."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = ["--model_name_or_path", "hf-ext-testing:tiny-llama", "--max_steps", "1", "--disable_tqdm", "true"]
@@ -65,21 +50,9 @@ def test_recipe_errors_name_the_problem(tmp_path):
         )
 
 
-def test_cli_trains_and_saves_without_pickle(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "hf_ext.cli",
-        "train",
-        "cvar-ppo",
-        "--config",
-        "recipes/cvar_ppo/tiny.yaml",
-    ]
-    result = subprocess.run(
-        [*command, "--output_dir", str(tmp_path / "out"), *TINY],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+def test_cli_trains_and_saves_without_pickle(tmp_path, run_hf_ext):
+    recipe = ["--config", "recipes/cvar_ppo/tiny.yaml"]
+    result = run_hf_ext("train", "cvar-ppo", *recipe, "--output_dir", tmp_path / "out", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     saved = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"model.safetensors", "value_model.safetensors", "training_args.json"} <= saved

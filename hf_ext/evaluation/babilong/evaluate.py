@@ -34,7 +34,7 @@ def evaluate_babilong(
     from lm_eval.tasks import TaskManager
 
     from hf_ext.evaluation.babilong.plots import accuracy_tables
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
 
     task_metadata = {"pretrained": model_path, "max_seq_lengths": list(lengths), "num_samples": num_samples}
     manager = TaskManager(

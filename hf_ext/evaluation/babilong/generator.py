@@ -106,7 +106,7 @@ def load_tokenizer(name: str):
     """A tokenizer by Hub name or path (``hf-ext-testing:`` names too), never running remote code."""
     from transformers import AutoTokenizer
 
-    from hf_ext.testing.names import resolve_model_name
+    from hf_ext.names import resolve_model_name
 
     return AutoTokenizer.from_pretrained(resolve_model_name(name), trust_remote_code=False)
 

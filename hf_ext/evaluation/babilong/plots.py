@@ -2,13 +2,15 @@
 
 Both read lm-eval's results (the ``results`` mapping of ``simple_evaluate`` or of the JSON file that
 ``lm_eval --output_path`` writes), taking the ``acc_<length>`` and ``acc_depth_<bucket>`` metrics of the
-``hfx_babilong_*`` tasks.
+``hfx_babilong_*`` tasks. Each plot returns a matplotlib ``Figure`` (no pyplot, so it works headless and
+leaves the user's backend alone) and writes a PNG when given ``path``.
 
 Example:
     >>> from hf_ext.evaluation.babilong.plots import accuracy_tables
     >>> results = {"hfx_babilong_qa1": {"acc_0,none": 1.0, "acc_4096,none": 0.5, "acc_depth_20,none": 0.5}}
     >>> accuracy_tables(results)
     ({'qa1': {0: 1.0, 4096: 0.5}}, {'qa1': {20: 0.5}})
+    >>> figure = plot_heatmap(accuracy_tables(results)[0], "babilong_heatmap.png")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from matplotlib.figure import Figure
+
 from hf_ext.evaluation.babilong.generator import length_label
+from hf_ext.utils import save_figure
 
 _KEY = re.compile(r"^acc_(depth_)?(\d+),")
 _TASK = re.compile(r"^hfx_babilong_(qa\d+)$")
@@ -68,15 +74,9 @@ def accuracy_tables(
 
 
 def plot_heatmap(
-    by_length: dict[str, dict[int, float]], path: str | Path, title: str = "BABILong accuracy"
-) -> Path:
+    by_length: dict[str, dict[int, float]], path: str | Path | None = None, title: str = "BABILong accuracy"
+) -> Figure:
     """Tasks (rows) x lengths (columns), accuracy in percent written in each cell."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     tasks = sorted(by_length, key=_task_number)
     lengths = sorted({length for row in by_length.values() for length in row})
     grid = np.full((len(tasks), len(lengths)), np.nan)
@@ -84,7 +84,8 @@ def plot_heatmap(
         for j, length in enumerate(lengths):
             if length in by_length[task]:
                 grid[i, j] = 100.0 * by_length[task][length]
-    figure, axes = plt.subplots(figsize=(1.0 + 0.8 * len(lengths), 0.8 + 0.35 * len(tasks)))
+    figure = Figure(figsize=(1.0 + 0.8 * len(lengths), 0.8 + 0.35 * len(tasks)))
+    axes = figure.add_subplot()
     image = axes.imshow(grid, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     for i in range(len(tasks)):
         for j in range(len(lengths)):
@@ -95,26 +96,19 @@ def plot_heatmap(
     axes.set_xlabel("context length (tokens)")
     axes.set_title(title)
     figure.colorbar(image, ax=axes, label="accuracy (%)")
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=90)
 
 
 def plot_depth(
-    by_depth: dict[str, dict[int, float]], path: str | Path, title: str = "accuracy by fact depth"
-) -> Path:
+    by_depth: dict[str, dict[int, float]],
+    path: str | Path | None = None,
+    title: str = "accuracy by fact depth",
+) -> Figure:
     """Accuracy against the depth bucket of the earliest supporting fact, one line per task and the mean."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if not by_depth:
         raise ValueError("no acc_depth_* metrics (they exist only for lengths > 0)")
-    figure, axes = plt.subplots(figsize=(6, 3.5))
+    figure = Figure(figsize=(6, 3.5))
+    axes = figure.add_subplot()
     buckets = sorted({bucket for row in by_depth.values() for bucket in row})
     for task in sorted(by_depth, key=_task_number):
         points = sorted(by_depth[task].items())
@@ -131,9 +125,4 @@ def plot_depth(
     axes.set_ylim(-5, 105)
     axes.set_title(title)
     axes.legend(fontsize=7, ncol=2)
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=90)

@@ -18,9 +18,11 @@ from hf_ext.evaluation.elo.checks import check_reliability, check_transitivity
 from hf_ext.evaluation.elo.lm_eval_battles import battles_from_lm_eval
 from hf_ext.evaluation.elo.online import battle_order, elo_samples, online_elo, permutation_elo
 from hf_ext.evaluation.elo.plots import plot_rating_spread, plot_ratings, plot_win_rates
+from hf_ext.evaluation.elo.rule import EloRule
 
 __all__ = [
     "BattleLog",
+    "EloRule",
     "battle_order",
     "battles_from_lm_eval",
     "bootstrap",

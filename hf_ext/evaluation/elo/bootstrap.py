@@ -25,13 +25,14 @@ import pandas as pd
 
 from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import (
-    _check_scale,
+    _check_reg,
     check_mle_exists,
     fit_bt_logits,
     ratings_from_logits,
 )
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.online import elo_samples
+from hf_ext.evaluation.elo.rule import EloRule
 
 METHODS = ("bt", "elo")
 _ROUNDS_PER_BATCH = 64
@@ -48,9 +49,8 @@ def _distinct_outcomes(log: BattleLog) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def bootstrap_bt_samples(
-    log: BattleLog, n_rounds: int, seed: int, scale: float, base: float, init_rating: float,
-    anchor: tuple[str, float] | None, reg: float,
-) -> np.ndarray:  # fmt: skip
+    log: BattleLog, n_rounds: int, seed: int, rule: EloRule, anchor: tuple[str, float] | None, reg: float
+) -> np.ndarray:
     """``(n_rounds, n_models)`` Bradley-Terry ratings on multinomial resamples of the battle counts."""
     cells, earned, counts = _distinct_outcomes(log)
     rng = np.random.default_rng(seed)
@@ -64,8 +64,8 @@ def bootstrap_bt_samples(
         if reg == 0:
             for r in range(size):
                 check_mle_exists(scores[r], log.models, context=f"bootstrap round {start + r}: ")
-        theta = fit_bt_logits(scores, alpha=float(np.log(base)), reg=reg)
-        out.append(ratings_from_logits(theta, log.models, scale, init_rating, anchor))
+        theta = fit_bt_logits(scores, alpha=float(np.log(rule.base)), reg=reg)
+        out.append(ratings_from_logits(theta, log.models, rule, anchor))
     return np.concatenate(out, axis=0)
 
 
@@ -75,33 +75,32 @@ def bootstrap(
     n_rounds: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-    k: float = 4.0,
-    scale: float = 400.0,
-    base: float = 10.0,
-    init_rating: float = 1000.0,
+    rule: EloRule | None = None,
     anchor: tuple[str, float] | None = None,
     reg: float = 0.0,
+    **rule_fields: float,
 ) -> pd.DataFrame:
     """Ratings with bootstrap intervals, indexed by model, best first.
 
     Columns: ``rating`` (BT fit on all battles, or the median over rounds for ``"elo"``), ``std``,
     ``ci_low``/``ci_high`` (central ``confidence`` quantiles over rounds) and ``rank`` (1 + number of models
-    whose ``ci_low`` is above this model's ``ci_high``). ``k`` applies to ``"elo"``, ``anchor`` and ``reg``
-    to ``"bt"``. The same ``seed`` gives the same table.
+    whose ``ci_low`` is above this model's ``ci_high``). The rule's ``k`` (``rule=`` or ``k=``) applies to
+    ``"elo"`` only, ``anchor`` and ``reg`` to ``"bt"``. The same ``seed`` gives the same table.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if not isinstance(n_rounds, int | np.integer) or n_rounds < 2:
         raise ValueError(f"n_rounds must be an integer >= 2, got {n_rounds!r}")
+    rule = EloRule.of(rule, **rule_fields)
     log = encode_battles(battles)
     if method == "elo":
-        log, samples = elo_samples(log, n_rounds, seed, True, k, scale, base, init_rating)
+        log, samples = elo_samples(log, n_rounds, seed, True, rule)
         point = np.median(samples, axis=0)
     else:
-        _check_scale(scale, base, reg)
+        _check_reg(reg)
         if reg == 0:
             check_mle_exists(pair_counts(log), log.models)
-        point_theta = fit_bt_logits(pair_counts(log), alpha=float(np.log(base)), reg=reg)
-        point = ratings_from_logits(point_theta, log.models, scale, init_rating, anchor)
-        samples = bootstrap_bt_samples(log, n_rounds, seed, scale, base, init_rating, anchor, reg)
+        point_theta = fit_bt_logits(pair_counts(log), alpha=float(np.log(rule.base)), reg=reg)
+        point = ratings_from_logits(point_theta, log.models, rule, anchor)
+        samples = bootstrap_bt_samples(log, n_rounds, seed, rule, anchor, reg)
     return summarize_samples(log.models, samples, point=point, confidence=confidence)

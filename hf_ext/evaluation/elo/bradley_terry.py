@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,10 @@ from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 
 from hf_ext.evaluation.elo.battles import encode_battles, pair_counts
+from hf_ext.evaluation.elo.rule import EloRule
 
 
-def _check_scale(scale: float, base: float, reg: float) -> None:
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    if not base > 1:
-        raise ValueError(f"base must be > 1, got {base}")
+def _check_reg(reg: float) -> None:
     if not reg >= 0:
         raise ValueError(f"reg must be >= 0, got {reg}")
 
@@ -110,14 +108,10 @@ def _newton(scores: np.ndarray, alpha: float, reg: float, tol: float, max_iter: 
 
 
 def ratings_from_logits(
-    theta: np.ndarray,
-    models: tuple[str, ...],
-    scale: float,
-    init_rating: float,
-    anchor: tuple[str, float] | None = None,
+    theta: np.ndarray, models: tuple[str, ...], rule: EloRule, anchor: tuple[str, float] | None = None
 ) -> np.ndarray:
     """``scale * theta + init_rating``, shifted so that ``anchor = (model, rating)`` holds if given."""
-    ratings = scale * theta + init_rating
+    ratings = rule.scale * theta + rule.init_rating
     if anchor is not None:
         name, value = anchor
         if name not in models:
@@ -128,19 +122,20 @@ def ratings_from_logits(
 
 def bradley_terry(
     battles: Any,
-    scale: float = 400.0,
-    base: float = 10.0,
-    init_rating: float = 1000.0,
+    rule: EloRule | None = None,
     anchor: tuple[str, float] | None = None,
     reg: float = 0.0,
+    **rule_fields: float,
 ) -> dict[str, float]:
-    """Bradley-Terry maximum-likelihood ratings on the Elo scale, best first."""
-    _check_scale(scale, base, reg)
+    """Bradley-Terry maximum-likelihood ratings on the Elo scale of ``rule`` (its ``k`` is unused), best
+    first."""
+    rule = EloRule.of(rule, **rule_fields)
+    _check_reg(reg)
     log = encode_battles(battles)
     scores = pair_counts(log)
     if reg == 0:
         check_mle_exists(scores, log.models)
-    theta = fit_bt_logits(scores, alpha=float(np.log(base)), reg=reg)
-    ratings = ratings_from_logits(theta, log.models, scale, init_rating, anchor)
+    theta = fit_bt_logits(scores, alpha=math.log(rule.base), reg=reg)
+    ratings = ratings_from_logits(theta, log.models, rule, anchor)
     ranked = sorted(zip(log.models, ratings.tolist()), key=lambda item: -item[1])
     return dict(ranked)

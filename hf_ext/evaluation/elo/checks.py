@@ -24,6 +24,7 @@ import pandas as pd
 from hf_ext.evaluation.elo.battles import encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import bradley_terry
 from hf_ext.evaluation.elo.online import elo_samples, online_elo
+from hf_ext.evaluation.elo.rule import EloRule
 
 DEFAULT_KS = (1.0, 4.0, 16.0, 32.0)
 
@@ -44,11 +45,10 @@ def check_reliability(
     ks: Sequence[float] = DEFAULT_KS,
     n_permutations: int = 100,
     seed: int = 0,
-    scale: float = 400.0,
-    base: float = 10.0,
-    init_rating: float = 1000.0,
+    rule: EloRule | None = None,
+    **rule_fields: float,
 ) -> pd.DataFrame:
-    """Order sensitivity of online Elo for each K, one row per K.
+    """Order sensitivity of online Elo for each K, one row per K (the rule's own ``k`` is replaced by each).
 
     Columns: ``mean_std`` / ``max_std`` (standard deviation of a model's rating across random orders,
     averaged / worst over models), ``pair_flip_rate`` (mean fraction of model pairs that one order ranks
@@ -60,10 +60,11 @@ def check_reliability(
         raise ValueError("ks must name at least one K")
     if n_permutations < 2:
         raise ValueError(f"n_permutations must be >= 2 to measure spread, got {n_permutations}")
+    rule = EloRule.of(rule, **rule_fields)
     log = encode_battles(battles)
     rows = []
     for k in ks:
-        _, samples = elo_samples(log, n_permutations, seed, False, float(k), scale, base, init_rating)
+        _, samples = elo_samples(log, n_permutations, seed, False, EloRule.of(rule, k=k))
         consensus = samples.mean(axis=0)
         flips = _pair_flip_rates(samples, consensus)
         rows.append(

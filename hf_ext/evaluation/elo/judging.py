@@ -33,9 +33,8 @@ from datasets import Dataset
 from hf_ext.evaluation.elo.battles import WINNER_SCORES, read_battles
 from hf_ext.evaluation.elo.bradley_terry import bradley_terry
 
-EXAMPLE_PAIRS = Path(__file__).resolve().parents[2] / "tasks" / "elo" / "example_pairs.jsonl"
+EXAMPLE_PAIRS = Path(__file__).resolve().parent / "example_pairs.jsonl"
 PAIR_COLUMNS = ("prompt", "response_a", "response_b", "model_a", "model_b")
-JUDGE_CHOICES = ["A", "B"]
 JUDGE_BT_REG = 0.1  # judged samples are small: a little L2 keeps BT finite when a model wins every pair
 _TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet", ".pq")
 

@@ -1,7 +1,7 @@
 """Online Elo in the given order, and permutation-averaged Elo over many random orders at once.
 
-Update rule (FastChat defaults ``k=4, scale=400, base=10, init_rating=1000``):
-``E_a = 1 / (1 + base ** ((R_b - R_a) / scale))``, ``R_a += k (S_a - E_a)``, ``R_b -= k (S_a - E_a)``.
+The update rule and its four numbers are an :class:`~hf_ext.evaluation.elo.rule.EloRule` (FastChat's
+defaults ``k=4, scale=400, base=10, init_rating=1000``), given as ``rule=`` or as those keywords.
 Online Elo depends on the order of the battles ("Elo Uncovered", arXiv 2311.17295); averaging over
 random orders removes that arbitrary choice. All orders run in one compiled loop, in parallel over orders.
 
@@ -24,15 +24,7 @@ import pandas as pd
 
 from hf_ext.evaluation.elo.battles import BattleLog, encode_battles
 from hf_ext.evaluation.elo.intervals import summarize_samples
-
-
-def _check_elo_parameters(k: float, scale: float, base: float) -> None:
-    if not k > 0:
-        raise ValueError(f"k must be > 0, got {k}")
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    if not base > 1:
-        raise ValueError(f"base must be > 1, got {base}")
+from hf_ext.evaluation.elo.rule import EloRule
 
 
 def _check_count(name: str, value: int) -> None:
@@ -40,18 +32,16 @@ def _check_count(name: str, value: int) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def online_elo(
-    battles: Any, k: float = 4.0, scale: float = 400.0, base: float = 10.0, init_rating: float = 1000.0
-) -> dict[str, float]:
+def online_elo(battles: Any, rule: EloRule | None = None, **rule_fields: float) -> dict[str, float]:
     """Online Elo ratings after processing the battles once, in the given order."""
     from hf_ext.evaluation.elo._kernels import elo_in_order, pack_battles
 
-    _check_elo_parameters(k, scale, base)
+    rule = EloRule.of(rule, **rule_fields)
     log = encode_battles(battles)
-    ratings = np.full(log.n_models, float(init_rating))
+    ratings = np.full(log.n_models, rule.init_rating)
     order = np.arange(len(log), dtype=np.int64)
     packed, bits = pack_battles(log.a, log.b, log.score_a)
-    elo_in_order(ratings, packed, bits, order, float(k), float(scale), float(base))
+    elo_in_order(ratings, packed, bits, order, rule.k, rule.scale, rule.base)
     return dict(zip(log.models, ratings.tolist()))
 
 
@@ -68,10 +58,8 @@ def elo_samples(
     n_orders: int,
     seed: int = 0,
     with_replacement: bool = False,
-    k: float = 4.0,
-    scale: float = 400.0,
-    base: float = 10.0,
-    init_rating: float = 1000.0,
+    rule: EloRule | None = None,
+    **rule_fields: float,
 ) -> tuple[BattleLog, np.ndarray]:
     """Online Elo over ``n_orders`` random orders (or bootstrap resamples): the log and an
     ``(n_orders, n_models)`` rating matrix."""
@@ -79,7 +67,7 @@ def elo_samples(
 
     from hf_ext.evaluation.elo._kernels import elo_over_orders, pack_battles
 
-    _check_elo_parameters(k, scale, base)
+    rule = EloRule.of(rule, **rule_fields)
     _check_count("n_orders", n_orders)
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
@@ -87,7 +75,7 @@ def elo_samples(
     packed, bits = pack_battles(log.a, log.b, log.score_a)
     samples = elo_over_orders(
         packed, bits, log.n_models, int(n_orders), int(seed), bool(with_replacement),
-        float(k), float(scale), float(base), float(init_rating), numba.get_num_threads(),
+        rule.k, rule.scale, rule.base, rule.init_rating, numba.get_num_threads(),
     )  # fmt: skip
     return log, samples
 
@@ -96,10 +84,8 @@ def permutation_elo(
     battles: Any,
     n_permutations: int = 100,
     seed: int = 0,
-    k: float = 4.0,
-    scale: float = 400.0,
-    base: float = 10.0,
-    init_rating: float = 1000.0,
+    rule: EloRule | None = None,
+    **rule_fields: float,
 ) -> pd.DataFrame:
     """Online Elo averaged over ``n_permutations`` random orders of the battles.
 
@@ -108,5 +94,5 @@ def permutation_elo(
     model's ``ci_high``, so models whose order-intervals overlap share a rank).
     """
     _check_count("n_permutations", n_permutations)
-    log, samples = elo_samples(battles, n_permutations, seed, False, k, scale, base, init_rating)
+    log, samples = elo_samples(battles, n_permutations, seed, False, EloRule.of(rule, **rule_fields))
     return summarize_samples(log.models, samples, point=samples.mean(axis=0), point_name="mean")

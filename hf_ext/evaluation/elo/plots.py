@@ -20,13 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hf_ext.evaluation.elo.battles import win_rates
-
-
-def _save(figure: Figure, path: str | Path | None) -> Figure:
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-    return figure
+from hf_ext.utils import save_figure
 
 
 def plot_ratings(table: pd.DataFrame, path: str | Path | None = None, title: str = "Ratings") -> Figure:
@@ -45,7 +39,7 @@ def plot_ratings(table: pd.DataFrame, path: str | Path | None = None, title: str
     axes.set_xlabel("rating (interval: ci_low to ci_high)")
     axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_win_rates(battles: Any, path: str | Path | None = None, order: list[str] | None = None) -> Figure:
@@ -67,7 +61,7 @@ def plot_win_rates(battles: Any, path: str | Path | None = None, order: list[str
     axes.set_xlabel("opponent")
     axes.set_ylabel("model")
     figure.colorbar(image, ax=axes, label="win rate (ties = 1/2)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_rating_spread(reliability: pd.DataFrame, path: str | Path | None = None) -> Figure:
@@ -86,4 +80,4 @@ def plot_rating_spread(reliability: pd.DataFrame, path: str | Path | None = None
     handles = axes.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     axes.legend(handles=handles, loc="upper left")
     axes.set_title("Order sensitivity of online Elo")
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hf_ext.evaluation.elo.bootstrap import bootstrap
 from hf_ext.evaluation.elo.bradley_terry import bradley_terry
 from hf_ext.evaluation.elo.checks import DEFAULT_KS, check_reliability, check_transitivity
 from hf_ext.evaluation.elo.online import permutation_elo
+from hf_ext.evaluation.elo.rule import EloRule
 from hf_ext.utils import atomic_write_text
 
 METHODS = ("bt", "elo", "both")
@@ -89,14 +90,17 @@ def analyze(
     method: str = "both",
     n_permutations: int = 100,
     n_bootstrap: int = 1000,
-    k: float = 4.0,
+    rule: EloRule | None = None,
     seed: int = 0,
     reg: float = 0.0,
     anchor: tuple[str, float] | None = None,
     ks: tuple[float, ...] = DEFAULT_KS,
+    **rule_fields: float,
 ) -> EloReport:
     """Run the analysis. ``method``: ``bt``, ``elo`` or ``both``; ``n_bootstrap=0`` skips bootstrap
-    intervals (BT then reports point ratings ranked by value)."""
+    intervals (BT then reports point ratings ranked by value). The Elo rule comes as ``rule=`` or as its
+    fields (``k=32``); the reliability check replaces its ``k`` by each of ``ks``."""
+    rule = EloRule.of(rule, **rule_fields)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if n_bootstrap == 1 or n_bootstrap < 0:
@@ -105,19 +109,19 @@ def analyze(
     tables: dict[str, pd.DataFrame] = {}
     if method in ("bt", "both"):
         if n_bootstrap:
-            tables["bt"] = bootstrap(log, "bt", n_bootstrap, seed, anchor=anchor, reg=reg)
+            tables["bt"] = bootstrap(log, "bt", n_bootstrap, seed, rule=rule, anchor=anchor, reg=reg)
         else:
-            ratings = bradley_terry(log, anchor=anchor, reg=reg)
+            ratings = bradley_terry(log, rule, anchor=anchor, reg=reg)
             tables["bt"] = pd.DataFrame(
                 {"rating": list(ratings.values()), "rank": np.arange(1, len(ratings) + 1)},
                 index=pd.Index(list(ratings), name="model"),
             )
     if method in ("elo", "both"):
-        tables["elo"] = permutation_elo(log, n_permutations, seed, k=k)
+        tables["elo"] = permutation_elo(log, n_permutations, seed, rule)
         if n_bootstrap:
-            tables["elo_bootstrap"] = bootstrap(log, "elo", n_bootstrap, seed, k=k)
+            tables["elo_bootstrap"] = bootstrap(log, "elo", n_bootstrap, seed, rule=rule)
     tables["reliability"] = check_reliability(
-        log, ks=ks, n_permutations=max(2, min(n_permutations, 100)), seed=seed
+        log, ks=ks, n_permutations=max(2, min(n_permutations, 100)), seed=seed, rule=rule
     )
     if "bt" in tables:
         ratings_for_check: Any = tables["bt"]["rating"].to_dict()
@@ -126,7 +130,7 @@ def analyze(
     tables["transitivity"] = check_transitivity(log, ratings=ratings_for_check)
     tables["win_rates"] = win_rates(log)
     settings = {
-        "method": method, "n_permutations": n_permutations, "n_bootstrap": n_bootstrap, "k": k,
+        "method": method, "n_permutations": n_permutations, "n_bootstrap": n_bootstrap, **asdict(rule),
         "seed": seed, "reg": reg, "anchor": list(anchor) if anchor else None, "reliability_ks": list(ks),
     }  # fmt: skip
     return EloReport(log, tables, settings)

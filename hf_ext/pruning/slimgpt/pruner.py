@@ -99,7 +99,7 @@ class SlimGPTPruner:
         if isinstance(model_or_path, str | Path):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from hf_ext.testing.names import resolve_model_name
+            from hf_ext.names import resolve_model_name
 
             name = resolve_model_name(str(model_or_path))
             load_kwargs.setdefault("trust_remote_code", False)

@@ -121,3 +121,10 @@ def test_take_and_to_frame_round_trip():
     np.testing.assert_array_equal(again.score_a, log.score_a)
     reversed_log = log.take(np.arange(len(log))[::-1])
     assert reversed_log.a[0] == log.a[-1] and reversed_log.models == log.models
+
+
+def test_top_level_exports():
+    import hf_ext
+    from hf_ext.evaluation import elo
+
+    assert hf_ext.bradley_terry is elo.bradley_terry and hf_ext.permutation_elo is elo.permutation_elo

@@ -1,10 +1,6 @@
 """``hf-ext elo`` end to end in a subprocess, the report files, and the quickstart step."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,18 +8,10 @@ import pytest
 from hf_ext.evaluation.elo import bradley_terry
 from hf_ext.evaluation.elo.synthetic import synthetic_battles, true_strengths
 
-REPO = Path(__file__).resolve().parents[3]
 
-
-def hf_ext_cli(*args, cwd=REPO):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "hf_ext.cli", "elo", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+@pytest.fixture
+def hf_ext_elo(run_hf_ext):
+    return lambda *args: run_hf_ext("elo", *args)
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +21,9 @@ def battle_file(tmp_path_factory):
     return path
 
 
-def test_top_level_exports():
-    import hf_ext
-    from hf_ext.evaluation import elo
-
-    assert hf_ext.bradley_terry is elo.bradley_terry and hf_ext.permutation_elo is elo.permutation_elo
-
-
-def test_cli_writes_tables_json_and_plots(tmp_path, battle_file):
+def test_cli_writes_tables_json_and_plots(tmp_path, battle_file, hf_ext_elo):
     out = tmp_path / "results"
-    result = hf_ext_cli(battle_file, "--permutations", 20, "--bootstrap", 30, "--out", out, "--plot")
+    result = hf_ext_elo(battle_file, "--permutations", 20, "--bootstrap", 30, "--out", out, "--plot")
     assert result.returncode == 0, result.stderr
     assert "== Bradley-Terry" in result.stdout and "== reliability" in result.stdout
     report = json.loads((out / "elo_report.json").read_text())
@@ -54,16 +35,16 @@ def test_cli_writes_tables_json_and_plots(tmp_path, battle_file):
     assert list(elo.columns) == ["mean", "std", "ci_low", "ci_high", "rank"] and len(elo) == 6
     for name in ("ratings_bt", "ratings_elo", "win_rates", "rating_spread"):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    again = hf_ext_cli(battle_file, "--bootstrap", 0, "--method", "bt", "--out", out)
+    again = hf_ext_elo(battle_file, "--bootstrap", 0, "--method", "bt", "--out", out)
     assert again.returncode == 2 and "exists" in again.stderr  # never replaces earlier results silently
 
 
-def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file, capsys):
+def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file, capsys, hf_ext_elo):
     from hf_ext.cli import main
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"model_a": "x", "model_b": "y", "winner": "model_a"}\n{"model_a": "x", "model_b": "y"\n')
-    result = hf_ext_cli(bad)
+    result = hf_ext_elo(bad)
     assert result.returncode == 2 and "bad.jsonl, line 2: invalid JSON" in result.stderr
     for args, message in [
         ([battle_file, "--plot"], "needs --out"),
@@ -76,7 +57,7 @@ def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file, capsys
         assert message in capsys.readouterr().err
 
 
-def test_cli_from_lm_eval_outputs(tmp_path):
+def test_cli_from_lm_eval_outputs(tmp_path, hf_ext_elo):
     for name, scores in {"alpha": [1, 1, 0, 1], "beta": [0, 1, 0, 0], "gamma": [1, 0, 1, 0]}.items():
         folder = tmp_path / "runs" / name / name
         folder.mkdir(parents=True)
@@ -87,18 +68,7 @@ def test_cli_from_lm_eval_outputs(tmp_path):
         ]
         (folder / "samples_hfx_t_2026-01-01T00-00-00.jsonl").write_text("\n".join(lines) + "\n")
     runs = [tmp_path / "runs" / name for name in ("alpha", "beta", "gamma")]
-    result = hf_ext_cli("--from-lm-eval", *runs, "--method", "bt", "--reg", "0.1", "--bootstrap", 0)
+    result = hf_ext_elo("--from-lm-eval", *runs, "--method", "bt", "--reg", "0.1", "--bootstrap", 0)
     assert result.returncode == 0, result.stderr
     table = result.stdout.split("== Bradley-Terry")[1]
     assert table.index("alpha") < table.index("gamma") < table.index("beta")
-
-
-def test_quickstart_step_recovers_true_strengths(tmp_path):
-    from hf_ext.quickstart import run_quickstart
-
-    lines = run_quickstart(output_dir=tmp_path, only=["elo"])
-    spearman = float(
-        next(line for line in lines if "Spearman" in line).split("Bradley-Terry ")[1].split(",")[0]
-    )
-    assert spearman > 0.95
-    assert (tmp_path / "elo" / "ratings_bt.png").exists() and (tmp_path / "elo_battles.jsonl").exists()

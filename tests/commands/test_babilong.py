@@ -1,28 +1,21 @@
 """``hf-ext babilong generate|plot`` through the real entry point and in-process for the error paths."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from hf_ext.cli import main
 
-REPO = Path(__file__).resolve().parents[3]
 TOKENIZER = "hf-ext-testing:tiny-llama"
 
 
 @pytest.mark.slow
-def test_generate_writes_a_dataset_per_length_and_never_clobbers(tmp_path, capsys):
+def test_generate_writes_a_dataset_per_length_and_never_clobbers(tmp_path, capsys, run_hf_ext):
     from datasets import load_from_disk
 
     out = tmp_path / "data"
-    command = [sys.executable, "-m", "hf_ext.cli", "babilong", "generate", "--tasks", "qa1,qa19"]
-    command += ["--lengths", "0,1k", "--num-samples", "3", "--tokenizer", TOKENIZER, "--out", str(out)]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    command = ["babilong", "generate", "--tasks", "qa1,qa19", "--lengths", "0,1k", "--num-samples", "3"]
+    done = run_hf_ext(*command, "--tokenizer", TOKENIZER, "--out", out)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["0k", "1k"]
     for label, tokens in (("0k", 0), ("1k", 1024)):
@@ -89,12 +82,3 @@ def test_plot_draws_heatmap_and_depth_pictures(tmp_path, capsys):
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"results": {"other_task": {"acc,none": 1.0}}}), encoding="utf-8")
     assert main(["babilong", "plot", str(empty)]) == 2
-
-
-def test_accuracy_tables_read_per_length_and_depth_metrics():
-    from hf_ext.evaluation.babilong.plots import accuracy_tables
-
-    by_length, by_depth = accuracy_tables(
-        {"hfx_babilong_qa10": {"acc_0,none": 0.5, "acc_1048576,none": 0.25, "acc_depth_40,none": 1.0}}
-    )
-    assert by_length == {"qa10": {0: 0.5, 2**20: 0.25}} and by_depth == {"qa10": {40: 1.0}}
