@@ -19,7 +19,8 @@ def test_output_overlapping_an_input_is_refused_in_every_direction(tmp_path):
     for output in (model, model / "sub", tmp_path, tmp_path / "link", tmp_path / "link" / "x"):
         with pytest.raises(HFExtError, match="overlaps the input"):
             check_output_dir(output, inputs=[model], flag="--out")
-    assert check_output_dir(tmp_path / "elsewhere", inputs=[model, None, "org/hub-id"]) == tmp_path / "elsewhere"
+    elsewhere = tmp_path / "elsewhere"
+    assert check_output_dir(elsewhere, inputs=[model, None, "org/hub-id"]) == elsewhere
 
 
 def test_non_empty_output_needs_overwrite_and_a_file_is_refused(tmp_path):

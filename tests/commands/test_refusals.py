@@ -91,7 +91,8 @@ CASES = [
     ("train-output-is-symlink-to-model",
      [*DPO, "--model_name_or_path", "{ws}/model", "--output_dir", "{ws}/model-link"], "overlaps the input"),
     ("train-output-holds-previous-run", [*DPO, "--output_dir", "{ws}/previous"],
-     "holds a previous run: pass --resume_from_checkpoint CHECKPOINT to continue it, or --overwrite_output_dir"),
+     "holds a previous run: pass --resume_from_checkpoint CHECKPOINT to continue it, or "
+     "--overwrite_output_dir"),
     ("train-resume-without-optimizer-state",
      [*DPO, "--output_dir", "{ws}/run", "--resume_from_checkpoint", "{ws}/run/checkpoint-1"],
      "lacks optimizer state (optimizer.json+optimizer.safetensors or optimizer.pt"),
@@ -103,12 +104,14 @@ CASES = [
      [*PRUNE, "--model", "{ws}/model", "--save-dir", "{ws}/out", "--checkpoint-dir", "{ws}/out/ckpt"],
      "--checkpoint-dir {ws}/out/ckpt may not be the --save-dir or inside it"),
     ("babilong-out-not-empty",
-     [*GENERATE, "--tokenizer", "{ws}/model", "--out", "{ws}/previous"], "--out {ws}/previous exists and is not"),
+     [*GENERATE, "--tokenizer", "{ws}/model", "--out", "{ws}/previous"],
+     "--out {ws}/previous exists and is not"),
     ("babilong-plot-over-a-png", ["babilong", "plot", "{ws}/data/results.json", "--out", "{ws}/plots"],
      "{ws}/plots_heatmap.png exists; pass --overwrite"),
     ("elo-out-not-empty", ["elo", "{ws}/data/battles.jsonl", "--out", "{ws}/previous"],
      "--out {ws}/previous exists and is not empty"),
-    ("elo-out-is-input-folder", ["elo", "{ws}/data/battles.jsonl", "--out", "{ws}/data"], "overlaps the input"),
+    ("elo-out-is-input-folder", ["elo", "{ws}/data/battles.jsonl", "--out", "{ws}/data"],
+     "overlaps the input"),
     ("quickstart-output-dir-not-empty", ["quickstart", "--output-dir", "{ws}/previous"],
      "--output-dir {ws}/previous exists and is not empty; pass --overwrite"),
     # --- everyday mistakes ---
@@ -118,7 +121,8 @@ CASES = [
      "missing required field(s) model_name_or_path, dataset_name (not in {ws}/data/empty.yaml"),
     ("train-missing-model-path", [*DPO, "--model_name_or_path", "{ws}/no-model", "--output_dir", "{ws}/o"],
      "no model folder at {ws}/no-model (model_name_or_path)"),
-    ("train-hub-id-offline", [*DPO, "--model_name_or_path", "someorg/no-such-model", "--output_dir", "{ws}/o"],
+    ("train-hub-id-offline",
+     [*DPO, "--model_name_or_path", "someorg/no-such-model", "--output_dir", "{ws}/o"],
      "cannot reach the Hub for someorg/no-such-model: HF_HUB_OFFLINE is set; pass a local folder"),
     ("train-jsonl-malformed-line", [*DPO, "--dataset_name", "{ws}/data/bad.jsonl", "--output_dir", "{ws}/o"],
      "{ws}/data/bad.jsonl, line 2: not valid JSON"),
@@ -140,8 +144,9 @@ CASES = [
       "--dataset_name", "{ws}/data/no_chosen.jsonl", "--output_dir", "{ws}/o"],
      "no 'chosen' column, which trainer 'adaptive-dpo' needs"),
     ("train-missing-prompt-column",
-     [*GRPO, "--dataset_name", "{ws}/data/no_prompt.jsonl", "--reward_funcs", "hf_ext.rewards:sentiment_reward",
-      "--output_dir", "{ws}/o"], "no 'prompt' column, which trainer 'grpo' needs"),
+     [*GRPO, "--dataset_name", "{ws}/data/no_prompt.jsonl", "--reward_funcs",
+      "hf_ext.rewards:sentiment_reward", "--output_dir", "{ws}/o"],
+     "no 'prompt' column, which trainer 'grpo' needs"),
     ("reward-funcs-missing-module",
      [*GRPO, "--dataset_name", "hf-ext-testing:prompts", "--reward_funcs", "no_such_module:f",
       "--output_dir", "{ws}/o"], "module 'no_such_module' cannot be imported"),
@@ -166,7 +171,8 @@ CASES = [
     ("prune-eval-dataset-unknown-name",
      [*PRUNE, "--model", "{ws}/model", "--eval-dataset", "wikitext", "--save-dir", "{ws}/o"],
      "unknown dataset 'wikitext' (--eval-dataset)"),
-    ("prune-unreachable-sparsity", [*PRUNE, "--model", "{ws}/model", "--sparsity", "0.99", "--save-dir", "{ws}/o"],
+    ("prune-unreachable-sparsity",
+     [*PRUNE, "--model", "{ws}/model", "--sparsity", "0.99", "--save-dir", "{ws}/o"],
      "sparsity 0.99 cannot be reached: with schedule 'log_increase' at most 0.8"),
     ("prune-corrupt-progress-json",
      [*PRUNE, "--model", "{ws}/model", "--checkpoint-dir", "{ws}/ckpt", "--save-dir", "{ws}/o"],
@@ -177,7 +183,8 @@ CASES = [
      "no lm-eval results file or folder at {ws}/data/none.json"),
     ("elo-missing-column", ["elo", "{ws}/data/no_winner.jsonl"],
      "{ws}/data/no_winner.jsonl: the battle log is missing column(s) winner"),
-    ("elo-empty-log", ["elo", "{ws}/data/no_battles.jsonl"], "{ws}/data/no_battles.jsonl: the battle log is empty"),
+    ("elo-empty-log", ["elo", "{ws}/data/no_battles.jsonl"],
+     "{ws}/data/no_battles.jsonl: the battle log is empty"),
     ("elo-lm-eval-documents-differ", ["elo", "--from-lm-eval", "{ws}/data/runs/alpha", "{ws}/data/runs/beta"],
      "doc_id 0 has doc_hash h0 in {ws}/data/runs/alpha/alpha but x0 in {ws}/data/runs/beta/beta"),
 ]  # fmt: skip
@@ -208,7 +215,8 @@ def test_unexpected_exception_is_reported_as_a_bug_in_one_line(monkeypatch, caps
     assert main(["list"]) == 1
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0
-    assert error.startswith("hf-ext: bug: KeyError: 'chosen'") and "set HF_EXT_DEBUG=1 for the traceback" in error
+    assert error.startswith("hf-ext: bug: KeyError: 'chosen'")
+    assert "set HF_EXT_DEBUG=1 for the traceback" in error
     monkeypatch.setenv("HF_EXT_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["list"])
