@@ -51,7 +51,9 @@ def test_resume_keeps_the_tau_history_and_refuses_a_checkpoint_without_optimizer
     assert "WITHOUT optimizer state" in warning and "tau history" in warning
 
 
-def test_overwrite_output_dir_replaces_a_previous_run_only_when_the_new_one_is_complete(tmp_path, monkeypatch):
+def test_overwrite_output_dir_replaces_a_previous_run_only_once_the_new_one_is_complete(
+    tmp_path, monkeypatch
+):
     out = tmp_path / "out"
     assert main([*DPO, "--output_dir", str(out), "--learning_rate", "0.0"]) == 0
     assert main([*DPO, "--output_dir", str(out)]) == 2  # refused: it holds a previous run
