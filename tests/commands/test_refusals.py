@@ -226,3 +226,9 @@ def _with_func(parser, command, func):
     subparsers = next(a for a in parser._actions if a.dest == "command")
     subparsers.choices[command].set_defaults(func=func)
     return parser
+
+
+def test_the_refusal_table_in_the_docs_lists_every_case():
+    table = (Path(__file__).resolve().parents[2] / "docs" / "refusals.md").read_text(encoding="utf-8")
+    missing = [case[0] for case in CASES if f"[`{case[0]}`](../tests/commands/test_refusals.py)" not in table]
+    assert not missing, f"docs/refusals.md lacks rows for {missing}"
