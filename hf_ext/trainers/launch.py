@@ -305,6 +305,8 @@ def build_from_recipe(name: str, argv: list[str]):
     final_output = None
     if launch_args.overwrite_output_dir and not config.resume_from_checkpoint and _non_empty(output):
         final_output = str(output)
+        if config.push_to_hub and not config.hub_model_id:
+            config.hub_model_id = output.resolve().name  # the Trainer would name the repo after the staging
         config.output_dir = str(output.parent / OVERWRITE_STAGING.format(name=output.name))
         if config.process_index == 0:
             shutil.rmtree(config.output_dir, ignore_errors=True)  # left by an interrupted earlier run
