@@ -51,6 +51,7 @@ def test_resume_keeps_the_tau_history_and_refuses_a_checkpoint_without_optimizer
     assert "WITHOUT optimizer state" in warning and "tau history" in warning
 
 
+@pytest.mark.slow
 def test_overwrite_output_dir_replaces_a_previous_run_only_once_the_new_one_is_complete(
     tmp_path, monkeypatch
 ):
