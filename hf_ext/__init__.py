@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "OfflineToolWorld": "hf_ext.agents.tools",
     "run_dfsdt": "hf_ext.agents.dfsdt",
     "evaluate_tool_agent": "hf_ext.agents.evaluate",
+    "HFExtError": "hf_ext.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,7 +1,9 @@
 """The ``hf-ext`` command. Also runnable as ``python -m hf_ext.cli`` (e.g. under ``accelerate launch -m``).
 
-Errors in user input (an unknown name, a bad recipe field) print one line and exit with status 2; set
-``HF_EXT_DEBUG=1`` to see the traceback instead.
+User mistakes (an unknown name, a bad recipe field, a missing file, an output folder that would lose data)
+raise :class:`~hf_ext.errors.HFExtError`: the CLI prints its one line and exits with status 2. Any other
+exception is a bug in hf-ext: one line says so, with the exception's type, and the exit status is 1. Set
+``HF_EXT_DEBUG=1`` to see the traceback instead, in both cases.
 
 Example:
     >>> from hf_ext.cli import main
@@ -19,6 +21,10 @@ import sys
 from collections.abc import Sequence
 
 from hf_ext.commands import COMMAND_MODULES
+from hf_ext.errors import HFExtError
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,12 +46,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.extra = extra
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
-        if os.environ.get("HF_EXT_DEBUG"):
+    except Exception as error:
+        if os.environ.get("HF_EXT_DEBUG", "").strip() not in ("", "0"):
             raise
-        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-        print(f"hf-ext: error: {message}", file=sys.stderr)
-        return 2
+        if isinstance(error, HFExtError):
+            print(f"hf-ext: error: {_one_line(str(error))}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        kind = type(error).__qualname__
+        if type(error).__module__ != "builtins":
+            kind = f"{type(error).__module__}.{kind}"
+        print(
+            f"hf-ext: bug: {kind}: {_one_line(str(error))} "
+            "(this is a bug in hf-ext, not a mistake of yours; set HF_EXT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """The message's lines joined by spaces, cut to ``limit`` characters."""
+    text = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
+from hf_ext.errors import HFExtError
 
-class RecipeError(ValueError):
+
+class RecipeError(HFExtError):
     """A recipe (YAML file or command-line override) that does not fit the config classes."""
 
 
@@ -44,6 +46,10 @@ class _RaisingParser(HfArgumentParser):
 def _nearest(name: str, valid: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, valid, n=1)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def _actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
@@ -89,15 +95,21 @@ def read_recipe_file(path: str) -> dict[str, Any]:
 
 
 def parse_recipe(
-    dataclass_types: Sequence[type], argv: Sequence[str], prog: str | None = None
+    dataclass_types: Sequence[type],
+    argv: Sequence[str],
+    prog: str | None = None,
+    required: Sequence[str] = (),
 ) -> tuple[Any, ...]:
     """Instances of ``dataclass_types`` from ``--config FILE`` (optional) and ``--field value`` overrides.
 
-    ``prog`` is the command name ``--help`` shows."""
+    ``prog`` is the command name ``--help`` shows. Fields named in ``required`` must be set (in the YAML or
+    as a flag); all missing ones are named in one error, before any config class is built. A config class
+    that rejects its values (``ValueError`` from ``__post_init__``) gives a :class:`RecipeError` too."""
     argv = list(argv)
     parser = _RaisingParser(list(dataclass_types), prog=prog)
     actions = _actions(parser)
     yaml_tokens: list[str] = []
+    config_path: str | None = None
     if "--config" in argv:
         position = argv.index("--config")
         if position + 1 >= len(argv):
@@ -110,9 +122,24 @@ def parse_recipe(
             parser.parse_known_args(yaml_tokens)
         except RecipeError as error:
             raise RecipeError(f"{config_path}: {error}") from None
-    *parsed, remaining = parser.parse_args_into_dataclasses(
-        args=yaml_tokens + argv, return_remaining_strings=True
-    )
+    source = f"not in {config_path} nor on the command line" if config_path else "no --config was given"
+    if required:
+        namespace, _ = parser.parse_known_args(yaml_tokens + argv)
+        missing = [name for name in required if getattr(namespace, name, None) in (None, "")]
+        if missing:
+            flags = ", ".join(f"--{name}" for name in missing)
+            raise RecipeError(
+                f"missing required field(s) {', '.join(missing)} ({source}); set them in the --config YAML "
+                f"or as {flags}"
+            )
+    try:
+        *parsed, remaining = parser.parse_args_into_dataclasses(
+            args=yaml_tokens + argv, return_remaining_strings=True
+        )
+    except RecipeError:
+        raise
+    except ValueError as error:  # a config's __post_init__ rejected a value
+        raise RecipeError(_one_line(str(error))) from error
     flags = [token for token in remaining if token.startswith("--")]
     if remaining:
         first = (flags or remaining)[0]

@@ -44,10 +44,12 @@ def check_output_dir(
     overwrite: bool = False,
     flag: str = "--output-dir",
     overwrite_flag: str = "--overwrite",
+    hint: str | None = None,
 ) -> Path:
     """Refuse ``output_dir`` when it is, contains or is inside one of ``inputs``, or is a non-empty folder
     and ``overwrite`` is false; return it as a :class:`Path`. Inputs that are ``None`` or do not exist
-    locally (Hub ids) are ignored. Call this before doing any work."""
+    locally (Hub ids) are ignored. ``hint`` replaces "pass OVERWRITE_FLAG to replace it" in the refusal.
+    Call this before doing any work."""
     output = Path(output_dir).expanduser()
     real_output = _real(output)
     for item in inputs:
@@ -60,7 +62,9 @@ def check_output_dir(
     if output.exists() and not output.is_dir():
         raise HFExtError(f"{flag} {output} is a file, not a folder")
     if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise HFExtError(f"{flag} {output} exists and is not empty; pass {overwrite_flag} to replace it")
+        raise HFExtError(
+            f"{flag} {output} exists and is not empty; {hint or f'pass {overwrite_flag} to replace it'}"
+        )
     return output
 
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from hf_ext.errors import HFExtError
 from hf_ext.utils import import_object
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-class UnknownNameError(KeyError, ValueError):
+class UnknownNameError(HFExtError, KeyError):
     """A name that no registry entry, task or choice matches; the message lists the valid ones."""
 
     def __str__(self) -> str:  # KeyError would quote the message

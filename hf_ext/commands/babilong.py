@@ -15,9 +15,13 @@ Example:
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
+import os
+import uuid
 from pathlib import Path
+
+from hf_ext.errors import HFExtError
+from hf_ext.inputs import explain_load_errors, local_model_path
+from hf_ext.outputs import check_output_dir, staged_output_dir
 
 
 def add_parser(subparsers) -> None:
@@ -42,7 +46,16 @@ def add_parser(subparsers) -> None:
     )
     plot.add_argument("results", help="lm-eval results JSON (or a folder holding results*.json)")
     plot.add_argument("--out", default="babilong", help="output prefix: <out>_heatmap.png, <out>_depth.png")
+    plot.add_argument("--overwrite", action="store_true", help="replace existing <out>_*.png files")
     plot.set_defaults(func=run_plot)
+
+
+def _checked(flag: str, function, *args):
+    """``function(*args)``; a BABILong input check's ValueError becomes one line naming ``flag``."""
+    try:
+        return function(*args)
+    except (ValueError, FileNotFoundError) as error:
+        raise HFExtError(f"{flag}: {error}" if flag not in str(error) else str(error)) from None
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -55,17 +68,20 @@ def run_generate(args: argparse.Namespace) -> int:
         list(TASK_NAMES) if args.tasks == "all" else [t.strip() for t in args.tasks.split(",") if t.strip()]
     )
     for task in tasks:
-        check_task(task)
-    lengths = parse_lengths(args.lengths)
-    out = Path(args.out).expanduser()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FileExistsError(f"{out} exists and is not empty; pass --overwrite to replace it")
-    tokenizer = load_tokenizer(args.tokenizer)
+        _checked("--tasks", check_task, task)
+    lengths = _checked("--lengths", parse_lengths, args.lengths)
+    if args.num_samples < 1:
+        raise HFExtError(f"--num-samples must be >= 1, got {args.num_samples}")
+    tokenizer_name = local_model_path(args.tokenizer, "--tokenizer", kind="tokenizer")
+    haystack = args.haystack if args.haystack and Path(args.haystack).expanduser().exists() else None
+    out = check_output_dir(
+        args.out, inputs=[tokenizer_name, haystack], overwrite=args.overwrite, flag="--out"
+    )
+    with explain_load_errors(tokenizer_name, "--tokenizer", kind="tokenizer"):
+        tokenizer = load_tokenizer(tokenizer_name)
     depth = None if args.depth is None else args.depth[0] if len(args.depth) == 1 else tuple(args.depth)
     reserve = DEFAULT_RESERVE if args.reserve is None else args.reserve
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with staged_output_dir(out) as staging:
         for length in lengths:
             splits = {}
             for task in tasks:
@@ -74,22 +90,39 @@ def run_generate(args: argparse.Namespace) -> int:
                 )
                 print(f"{task} at {length} tokens: {args.num_samples} samples", flush=True)
             DatasetDict(splits).save_to_disk(str(staging / length_label(length)))
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     print(f"wrote {len(tasks)} task(s) x {len(lengths)} length(s) to {out}")
     return 0
+
+
+def _write_staged(path: Path, draw) -> Path:
+    """``draw(temporary_path)`` then rename onto ``path``, so a failed plot leaves no half-written PNG."""
+    temporary = path.parent / f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}"
+    try:
+        draw(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
 
 
 def run_plot(args: argparse.Namespace) -> int:
     from hf_ext.evaluation.babilong.plots import accuracy_tables, load_results, plot_depth, plot_heatmap
 
-    by_length, by_depth = accuracy_tables(load_results(args.results))
-    plot_heatmap(by_length, f"{args.out}_heatmap.png")
-    print(f"wrote {args.out}_heatmap.png")
+    results_path = Path(args.results).expanduser()
+    if not results_path.exists():
+        raise HFExtError(f"no lm-eval results file or folder at {args.results}")
+    targets = [Path(f"{args.out}_heatmap.png"), Path(f"{args.out}_depth.png")]
+    for target in targets:
+        if target.exists() and target.resolve() == results_path.resolve():
+            raise HFExtError(f"--out {args.out} would write over the input {args.results}")
+        if target.exists() and not args.overwrite:
+            raise HFExtError(f"{target} exists; pass --overwrite to replace it, or choose another --out")
+        if target.is_dir():
+            raise HFExtError(f"{target} is a folder; choose another --out")
+    results = _checked(str(results_path), load_results, results_path)
+    by_length, by_depth = _checked(str(args.results), accuracy_tables, results)
+    targets[0].parent.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {_write_staged(targets[0], lambda path: plot_heatmap(by_length, path))}")
     if by_depth:
-        plot_depth(by_depth, f"{args.out}_depth.png")
-        print(f"wrote {args.out}_depth.png")
+        print(f"wrote {_write_staged(targets[1], lambda path: plot_depth(by_depth, path))}")
     return 0

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hf_ext.errors import HFExtError
+from hf_ext.outputs import check_output_dir, staged_output_dir
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -36,7 +39,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--plot", action="store_true", help="write ratings, win-rate and spread plots to --out"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace result files already in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     parser.set_defaults(func=run)
 
 
@@ -49,46 +52,51 @@ def _parse_anchor(text: str | None) -> tuple[str, float] | None:
             return name, float(value)
     except ValueError:
         pass
-    raise ValueError(f"--anchor must be MODEL=RATING, got {text!r}")
+    raise HFExtError(f"--anchor must be MODEL=RATING, got {text!r}")
 
 
-def _check_out(out: Path, inputs: list[Path]) -> None:
-    """Results never go into an input folder: not beside the battle log, not inside an lm-eval output."""
-    resolved = out.resolve()
-    for path in inputs:
-        if path.is_dir():
-            inside = resolved == path.resolve() or path.resolve() in resolved.parents
-        else:
-            inside = resolved == path.resolve().parent
-        if inside:
-            raise ValueError(
-                f"--out {out} would write into the input folder of {path}; choose another folder"
-            )
+def _in_file(path: Path | None, function, *args):
+    """``function(*args)``; a ValueError about an input becomes one line that names the file (``path``)."""
+    try:
+        return function(*args)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        message = str(error)
+        raise HFExtError(message if path is None or str(path) in message else f"{path}: {message}") from None
 
 
 def run(args: argparse.Namespace) -> int:
+    from hf_ext.evaluation.elo.battles import read_battles, validate_battles
     from hf_ext.evaluation.elo.lm_eval_battles import battles_from_lm_eval
     from hf_ext.evaluation.elo.report import analyze, format_report
 
     if (args.battles is None) == (args.from_lm_eval is None):
-        raise ValueError("give either a battle log file or --from-lm-eval DIR1 DIR2 ...")
+        raise HFExtError("give either a battle log file or --from-lm-eval DIR1 DIR2 ...")
     if args.plot and not args.out:
-        raise ValueError("--plot needs --out DIR to write the PNG files to")
+        raise HFExtError("--plot needs --out DIR to write the PNG files to")
     anchor = _parse_anchor(args.anchor)
+    inputs = [Path(d) for d in args.from_lm_eval] if args.from_lm_eval else [Path(args.battles)]
+    out = (
+        check_output_dir(args.out, inputs=inputs, overwrite=args.overwrite, flag="--out")
+        if args.out
+        else None
+    )
     if args.from_lm_eval:
-        inputs = [Path(d) for d in args.from_lm_eval]
-        battles = battles_from_lm_eval(inputs, tasks=args.tasks, metric=args.metric)
+        battles = _in_file(None, battles_from_lm_eval, inputs, args.tasks, args.metric)
     else:
-        inputs = [Path(args.battles)]
-        battles = args.battles
-    if args.out:
-        _check_out(Path(args.out), inputs)
-    report = analyze(
-        battles, method=args.method, n_permutations=args.permutations, n_bootstrap=args.bootstrap,
-        k=args.k, seed=args.seed, reg=args.reg, anchor=anchor,
-    )  # fmt: skip
+        if not inputs[0].is_file():
+            raise HFExtError(f"no battle log file at {args.battles}")
+        frame, where = _in_file(inputs[0], read_battles, inputs[0])
+        battles = _in_file(inputs[0], validate_battles, frame, where)
+    try:
+        report = analyze(
+            battles, method=args.method, n_permutations=args.permutations, n_bootstrap=args.bootstrap,
+            k=args.k, seed=args.seed, reg=args.reg, anchor=anchor,
+        )  # fmt: skip
+    except ValueError as error:  # settings the analysis rejects (bootstrap rounds, anchor model, ...)
+        raise HFExtError(str(error)) from None
     print(format_report(report))
-    if args.out:
-        written = report.write(args.out, plot=args.plot, overwrite=args.overwrite)
-        print(f"\nwrote {len(written)} files to {args.out}")
+    if out is not None:
+        with staged_output_dir(out) as staging:
+            written = report.write(staging, plot=args.plot, overwrite=True)
+        print(f"\nwrote {len(written)} files to {out}")
     return 0

@@ -24,10 +24,11 @@ def add_parser(subparsers) -> None:
 
 def lm_eval_argv(arguments: list[str]) -> list[str]:
     """The ``lm-eval`` command line for ``hf-ext eval ARGUMENTS``."""
+    from hf_ext.errors import HFExtError
     from hf_ext.task_files import tasks_path
 
     if any(argument.split("=")[0] == "--include_path" for argument in arguments):
-        raise ValueError(
+        raise HFExtError(
             "hf-ext eval sets --include_path to hf-ext's tasks; lm-eval's CLI takes only one "
             "folder, so to add your own use lm_eval.tasks.TaskManager(include_path=[...]) in Python"
         )

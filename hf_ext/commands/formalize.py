@@ -45,9 +45,10 @@ def add_parser(subparsers) -> None:
 
 def _model(reference: str):
     from hf_ext.formal.generation import as_generator
+    from hf_ext.names import is_provided_name
     from hf_ext.utils import import_object
 
-    if ":" in reference and not Path(reference).exists() and not reference.startswith("hf-ext-testing:"):
+    if ":" in reference and not Path(reference).exists() and not is_provided_name(reference):
         return as_generator(import_object(reference))
     return as_generator(reference)
 

@@ -12,6 +12,9 @@ def add_parser(subparsers) -> None:
         default=None,
         help="where to write the tour's models and files (default: a new temporary folder)",
     )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a non-empty --output-dir (swapped in at the end)"
+    )
     parser.add_argument("--only", default=None, help="comma-separated step names to run (default: all)")
     parser.set_defaults(func=run)
 
@@ -20,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
     from hf_ext.quickstart import run_quickstart
 
     only = args.only.split(",") if args.only else None
-    run_quickstart(output_dir=args.output_dir, only=only)
+    run_quickstart(output_dir=args.output_dir, only=only, overwrite=args.overwrite)
     return 0

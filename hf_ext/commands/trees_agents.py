@@ -115,12 +115,9 @@ def _policy(args: argparse.Namespace, queries: list[dict]):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from hf_ext.agents.dfsdt import TransformersPolicy
+    from hf_ext.names import resolve_model_name
 
-    path = args.model
-    if path.startswith("hf-ext-testing:"):
-        from hf_ext.testing.names import resolve_model_name
-
-        path = resolve_model_name(path)
+    path = resolve_model_name(args.model)
     model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False).eval()
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     return TransformersPolicy(

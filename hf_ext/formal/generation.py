@@ -97,6 +97,9 @@ def as_generator(source: Any, tokenizer: Any = None) -> TextGenerator:
     if isinstance(source, str):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from hf_ext.names import resolve_model_name
+
+        source = resolve_model_name(source)
         try:
             model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=False)
             tokenizer = tokenizer or AutoTokenizer.from_pretrained(source, trust_remote_code=False)

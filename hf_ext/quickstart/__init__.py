@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hf_ext.outputs import check_output_dir, staged_output_dir
 from hf_ext.registry import unknown_name_error
 from hf_ext.utils import import_object
 
@@ -32,21 +33,34 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
 ]
 
 
-def run_quickstart(output_dir: str | Path | None = None, only: list[str] | None = None) -> list[str]:
-    """Run the tour (all steps, or those named in ``only``); print and return the summary lines."""
+def run_quickstart(
+    output_dir: str | Path | None = None, only: list[str] | None = None, overwrite: bool = False
+) -> list[str]:
+    """Run the tour (all steps, or those named in ``only``); print and return the summary lines.
+
+    Without ``output_dir`` the tour writes into a new temporary folder. An ``output_dir`` that exists and is
+    not empty is refused unless ``overwrite``; the tour is written beside it and swapped in at the end."""
     names = [name for name, _ in QUICKSTART_STEPS]
     for name in only or []:
         if name not in names:
             raise unknown_name_error("quickstart step", name, names)
-    workdir = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="hf-ext-quickstart-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    if output_dir is None:
+        workdir = Path(tempfile.mkdtemp(prefix="hf-ext-quickstart-"))
+        return _run_steps(workdir, workdir, only)
+    workdir = check_output_dir(output_dir, overwrite=overwrite, flag="--output-dir")
+    with staged_output_dir(workdir) as staging:
+        return _run_steps(staging, workdir, only)
+
+
+def _run_steps(staging: Path, workdir: Path, only: list[str] | None) -> list[str]:
+    """Run the steps in ``staging``; the summary names ``workdir``, where the files end up."""
     summary: list[str] = []
     for name, reference in QUICKSTART_STEPS:
         if only and name not in only:
             continue
         print(f"== quickstart: {name}", flush=True)
         started = time.perf_counter()
-        lines = import_object(reference)(workdir)
+        lines = [line.replace(str(staging), str(workdir)) for line in import_object(reference)(staging)]
         lines.append(f"{name}: done in {time.perf_counter() - started:.0f} s")
         summary.extend(lines)
     print("\n=== hf-ext quickstart summary ===")

@@ -26,13 +26,16 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
 from hf_ext.objectives.adaptive_scaling import adaptive_preference_loss, validate_tau_arguments
-from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin
+from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin, has_state, load_state, save_state
+
+TAU_HISTORY_STATE = "tau_history"  # checkpoint files tau_history.json + tau_history.safetensors
 
 PAPER = {
     "title": "Adaptive Preference Scaling for Reinforcement Learning with Human Feedback",
@@ -247,6 +250,33 @@ class AdaptiveScalingMixin(PickleFreeTrainerMixin):
         if getattr(self, "_tau_history", None) is None:
             self._tau_history = TauHistory(self.args.tau_history_size)
         return self._tau_history
+
+    # --- the tau history is resume state: saved in every checkpoint, restored on resume -------------------
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        super()._save_checkpoint(model, trial)
+        if self.args.tau_history_size > 0 and self.is_world_process_zero():
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+            folder = (
+                Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            )
+            if folder.is_dir():
+                save_state(self.tau_history.state_dict(), folder, TAU_HISTORY_STATE)
+
+    def _extra_resume_state(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        if self.args.tau_history_size == 0:
+            return {}
+        return {"tau history": ((f"{TAU_HISTORY_STATE}.json", f"{TAU_HISTORY_STATE}.safetensors"),)}
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)  # checks the resume state first
+        if (
+            checkpoint is not None
+            and self.args.tau_history_size > 0
+            and has_state(checkpoint, TAU_HISTORY_STATE)
+        ):
+            self.tau_history.load_state_dict(load_state(checkpoint, TAU_HISTORY_STATE))
 
     def add_tau_plot_callback(self) -> None:
         """Register :class:`~hf_ext.trainers.tau_logging.TauPlotCallback` when ``args.tau_plots`` is set."""

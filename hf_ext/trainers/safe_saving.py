@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import random
 import shutil
 from pathlib import Path
@@ -34,7 +35,10 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from hf_ext.errors import HFExtError
+
 FORMAT = "hf-ext-state/1"
+logger = logging.getLogger(__name__)
 
 
 def write_training_args(args, folder: str | Path) -> Path:
@@ -117,6 +121,61 @@ def load_state(folder: str | Path, name: str) -> Any:
     return _decode(document["state"], load_file(str(Path(folder, f"{name}.safetensors"))))
 
 
+# --- what a checkpoint must hold to resume exactly ------------------------------------------------------
+
+# Each piece of resume state, with the file sets that hold it (hf-ext's pair, or the Trainer's own file).
+RESUME_STATE_FILES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "trainer state": (("trainer_state.json",),),
+    "optimizer state": (("optimizer.json", "optimizer.safetensors"), ("optimizer.pt",), ("optimizer.bin",)),
+    "scheduler state": (("scheduler.json", "scheduler.safetensors"), ("scheduler.pt",)),
+}
+
+
+def missing_resume_state(
+    checkpoint: str | Path,
+    world_size: int = 1,
+    extra: dict[str, tuple[tuple[str, ...], ...]] | None = None,
+) -> list[str]:
+    """The pieces of resume state that ``checkpoint`` lacks, each as ``"what (file set or file set)"``."""
+    folder = Path(checkpoint)
+    wanted = dict(RESUME_STATE_FILES)
+    for rank in range(world_size):
+        stem = f"rng_state_{rank}" if world_size > 1 else "rng_state"
+        label = f"RNG state of process {rank}" if world_size > 1 else "RNG state"
+        wanted[label] = ((f"{stem}.json", f"{stem}.safetensors"), (f"{stem}.pth",))
+    wanted.update(extra or {})
+    missing = []
+    for what, alternatives in wanted.items():
+        if not any(all((folder / name).is_file() for name in files) for files in alternatives):
+            missing.append(f"{what} ({' or '.join('+'.join(files) for files in alternatives)})")
+    return missing
+
+
+def check_resume_state(
+    checkpoint: str | Path,
+    *,
+    world_size: int = 1,
+    allow_fresh_state: bool = False,
+    extra: dict[str, tuple[tuple[str, ...], ...]] | None = None,
+) -> None:
+    """Refuse to resume from a checkpoint that lacks optimizer, scheduler, RNG or trainer state (the run
+    would silently continue with fresh state and diverge from an uninterrupted one); with
+    ``allow_fresh_state`` log a warning instead."""
+    folder = Path(checkpoint)
+    if not folder.is_dir():
+        raise HFExtError(f"no checkpoint folder at {checkpoint} (resume_from_checkpoint)")
+    missing = missing_resume_state(folder, world_size, extra)
+    if not missing:
+        return
+    listed = ", ".join(missing)
+    if not allow_fresh_state:
+        raise HFExtError(
+            f"checkpoint {checkpoint} lacks {listed}; resuming would continue with fresh state. Resume from "
+            "a complete checkpoint, or pass --resume_with_fresh_state true to accept fresh state"
+        )
+    logger.warning("resuming from %s WITHOUT %s: continuing with fresh state, as asked", checkpoint, listed)
+
+
 # --- the Trainer hooks ---------------------------------------------------------------------------------
 
 
@@ -146,7 +205,17 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 class PickleFreeTrainerMixin:
     """Put before a ``transformers.Trainer`` subclass: ``save_model`` leaves JSON training arguments only,
-    and checkpoints hold the optimizer, scheduler, gradient scaler and RNG states as safetensors + JSON."""
+    and checkpoints hold the optimizer, scheduler, gradient scaler and RNG states as safetensors + JSON.
+
+    Resuming from a checkpoint that lacks any of that state raises :class:`~hf_ext.errors.HFExtError`
+    naming the missing files, unless ``resume_with_fresh_state`` is set on the trainer (then a warning is
+    logged and the run continues with fresh state)."""
+
+    resume_with_fresh_state: bool = False
+
+    def _extra_resume_state(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Resume state a subclass writes beyond the Trainer's (name -> alternative file sets)."""
+        return {}
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         super().save_model(output_dir, _internal_call)
@@ -247,6 +316,13 @@ class PickleFreeTrainerMixin:
             self.push_in_progress.jobs.extend(jobs)
 
     def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        if checkpoint is not None and not self._engine_saves_state():
+            check_resume_state(
+                checkpoint,
+                world_size=self.args.world_size,
+                allow_fresh_state=self.resume_with_fresh_state,
+                extra=self._extra_resume_state(),
+            )
         if checkpoint is None or self._engine_saves_state() or not has_state(checkpoint, "optimizer"):
             return super()._load_optimizer_and_scheduler(checkpoint)
         self.optimizer.load_state_dict(load_state(checkpoint, "optimizer"))

@@ -55,6 +55,15 @@ class TauHistory:
     def __len__(self) -> int:
         return self._count
 
+    def state_dict(self) -> dict:
+        """Everything needed to continue the history after a resume (see :meth:`load_state_dict`)."""
+        return {"max_pairs": self.max_pairs, "chunks": [[step, z, tau] for step, z, tau in self._chunks]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Replace the history with a :meth:`state_dict` (the chunks of the run before a checkpoint)."""
+        self._chunks = deque((int(step), z.float(), tau.float()) for step, z, tau in state["chunks"])
+        self._count = sum(z.numel() for _, z, _ in self._chunks)
+
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(step, z, tau) as three flat tensors, oldest first."""
         if not self._chunks:

@@ -49,7 +49,7 @@ def test_cli_reports_bad_input_lines_and_arguments(tmp_path, battle_file, capsys
     for args, message in [
         ([battle_file, "--plot"], "needs --out"),
         ([], "either a battle log"),
-        ([battle_file, "--out", battle_file.parent], "input folder"),
+        ([battle_file, "--out", battle_file.parent], "overlaps the input"),
         ([battle_file, "--anchor", "model-1"], "MODEL=RATING"),
         ([battle_file, "--bootstrap", "1"], "bootstrap rounds must be 0"),
     ]:

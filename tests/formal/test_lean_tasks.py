@@ -23,7 +23,7 @@ def _evaluate(model_dir, task, metadata, limit=3):
     import lm_eval
     from lm_eval.tasks import TaskManager
 
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
 
     output = lm_eval.simple_evaluate(
         model="hf",

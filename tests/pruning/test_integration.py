@@ -170,7 +170,7 @@ def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path, caps
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "out").config.model_type == "hfx_slim_mistral"
 
     assert main(["prune", "slimgpt", *common, "--save-dir", source]) == 2
-    assert "source model's folder" in capsys.readouterr().err
+    assert "overlaps the input" in capsys.readouterr().err
     assert main(["prune", "slimgpt", *common, "--save-dir", str(tmp_path / "x"), "--sparsity", "1.5"]) == 2
     assert "sparsity must be in [0, 1)" in capsys.readouterr().err
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hf_ext.errors import HFExtError
 from hf_ext.recipes import recipe_path
 from hf_ext.registry import get_trainer
 from hf_ext.trainers.launch import build_from_recipe
@@ -35,7 +36,7 @@ def test_recipe_errors_name_the_problem(tmp_path):
     recipe = str(recipe_path("cvar_ppo/tiny.yaml"))
     with pytest.raises(ValueError, match="alpha"):
         build_from_recipe("cvar-ppo", ["--config", recipe, "--alpha", "1.5", "--output_dir", str(tmp_path)])
-    with pytest.raises(ImportError, match="no_such_reward"):
+    with pytest.raises(HFExtError, match="has no attribute 'no_such_reward'"):
         build_from_recipe(
             "cvar-ppo",
             [

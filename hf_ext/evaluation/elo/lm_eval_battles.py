@@ -93,6 +93,29 @@ def _read_scores(path: Path, metric: str | None) -> tuple[str, dict[tuple[int, s
     return metric, scores
 
 
+def _difference(folders: list[Path], per_model: list[dict[tuple[int, str], float]]) -> str:
+    """Which documents differ between the first model's samples and another's, and why that matters."""
+    first = {doc_id: doc_hash for doc_id, doc_hash in per_model[0]}
+    for folder, scores in zip(folders[1:], per_model[1:]):
+        other = {doc_id: doc_hash for doc_id, doc_hash in scores}
+        same_ids = sorted(set(first) & set(other))
+        if same_ids:
+            doc_id = same_ids[0]
+            if first[doc_id] != other[doc_id]:
+                return (
+                    f"doc_id {doc_id} has doc_hash {first[doc_id][:12]} in {folders[0]} but "
+                    f"{other[doc_id][:12]} in {folder}: the runs scored different document texts (another "
+                    "dataset version or split)"
+                )
+        elif first and other:
+            return (
+                f"{folders[0]} has doc_ids {min(first)}..{max(first)} and {folder} has "
+                f"{min(other)}..{max(other)}: the runs covered different documents (another --limit, split "
+                "or shard)"
+            )
+    return "the runs' documents differ by doc_id or doc_hash"
+
+
 def battles_from_lm_eval(
     results_dirs: Sequence[str | Path],
     tasks: Sequence[str] | None = None,
@@ -131,7 +154,9 @@ def battles_from_lm_eval(
         per_model = [_read_scores(found[task], metric)[1] for found in samples]
         documents = sorted(set.intersection(*(set(scores) for scores in per_model)))
         if not documents:
-            raise ValueError(f"task {task!r}: no document (doc_id and doc_hash) is shared by all models")
+            raise ValueError(
+                f"task {task!r}: no document is shared by all models; {_difference(folders, per_model)}"
+            )
         for (i, name_i), (j, name_j) in itertools.combinations(enumerate(model_names), 2):
             for document in documents:
                 score_i, score_j = per_model[i][document], per_model[j][document]

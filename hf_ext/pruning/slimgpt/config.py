@@ -42,6 +42,10 @@ class SlimGPTConfig:
             start at ``(n − offset) // 2`` capped to [min, max] and shrink as ``b ← (b − offset) // 2``.
         min_heads_per_layer: query heads every layer keeps (>= 1); with GQA, whole KV groups are kept.
         seed: seed for picking calibration windows.
+        allow_lower_sparsity: when ``sparsity`` cannot be reached (every layer keeps ``min_heads_per_layer``
+            heads and one FFN channel, and loses at most 95 %), prune the largest reachable fraction with a
+            warning instead of refusing; the target and the achieved fraction both go into
+            ``slimgpt_config.json`` and the model card.
         device: where each layer is processed (``None``: CUDA if available, else CPU); the model stays where
             it was loaded, so only one layer at a time needs to fit on ``device``.
     """
@@ -63,6 +67,7 @@ class SlimGPTConfig:
     min_heads_per_layer: int = 1
     seed: int = 0
     device: str | None = None
+    allow_lower_sparsity: bool = False
 
     def __post_init__(self) -> None:
         name = type(self).__name__

@@ -36,6 +36,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
+from hf_ext.errors import HFExtError
+from hf_ext.outputs import check_output_dir, staged_output_dir
 from hf_ext.pruning.calibration import calibration_tokens
 from hf_ext.pruning.slimgpt.config import SlimGPTConfig
 from hf_ext.pruning.slimgpt.layers import (
@@ -49,7 +51,7 @@ from hf_ext.pruning.slimgpt.layers import (
     resize_layer,
 )
 from hf_ext.pruning.slimgpt.saving import check_save_dir, model_card, save_slim_model, to_slim_model
-from hf_ext.pruning.slimgpt.schedules import LayerPlan, plan_model, removed_fraction
+from hf_ext.pruning.slimgpt.schedules import MAX_LAYER_RATIO, LayerPlan, plan_model, removed_fraction
 from hf_ext.pruning.slimgpt.search import SlimGPTSelection
 from hf_ext.utils import atomic_write_text
 
@@ -57,6 +59,17 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_FILE = "progress.json"
 HIDDEN_STATES_FILE = "hidden_states.safetensors"
+
+
+def remove_checkpoint_files(directory: Path) -> None:
+    """Delete the files a run wrote into ``directory`` (layers, hidden states, progress), then the folder
+    if nothing else is in it; other files are left alone."""
+    for path in directory.glob("layer_*.safetensors"):
+        path.unlink()
+    for name in (HIDDEN_STATES_FILE, PROGRESS_FILE):
+        (directory / name).unlink(missing_ok=True)
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
 
 
 class _LayerInputsCaptured(Exception):
@@ -136,6 +149,8 @@ class SlimGPTPruner:
         *,
         checkpoint_dir: str | Path | None = None,
         eval_texts: list[str] | None = None,
+        overwrite: bool = False,
+        keep_checkpoints: bool = True,
     ):
         """Prune every decoder layer and return the pruned ``PreTrainedModel`` (saved too if ``save_dir``).
 
@@ -145,16 +160,23 @@ class SlimGPTPruner:
             save_dir: where to save the pruned model (never the source folder).
             checkpoint_dir: per-layer checkpoints; an interrupted run resumes from them.
             eval_texts: held-out texts; perplexity before and after goes into ``summary`` and the model card.
+            overwrite: replace a non-empty ``save_dir`` (checked before any work; written beside it and
+                swapped in at the end).
+            keep_checkpoints: keep ``checkpoint_dir``'s files after a successful run (the CLI removes them).
         """
         config = self.config
         source_dir = self.source if self.source and Path(self.source).exists() else None
-        save_path = check_save_dir(save_dir, source_dir) if save_dir is not None else None
+        save_path = None
+        if save_dir is not None:
+            save_path = check_save_dir(save_dir, source_dir)
+            check_output_dir(save_path, overwrite=overwrite, flag="save_dir", overwrite_flag="overwrite=True")
         checkpoint_path = check_save_dir(checkpoint_dir, source_dir) if checkpoint_dir is not None else None
         if calibration_dataset is None and self.selection.needs_hessian:
             raise ValueError(f"{config.method_name()} needs calibration_dataset")
         started = time.perf_counter()
         shapes = [layer_shape(layer, config.min_heads_per_layer) for layer in self.layers]
         plans = self.plan()
+        self._check_reachable(shapes, plans)
         parameters_before = sum(p.numel() for p in self.model.parameters())
         perplexity_before = self._perplexity(eval_texts)
 
@@ -193,9 +215,45 @@ class SlimGPTPruner:
                 "before": perplexity_before,
                 "after": self._perplexity(eval_texts),
             }
+        if checkpoint_path is not None and not keep_checkpoints:
+            remove_checkpoint_files(checkpoint_path)
         if save_path is not None:
-            self.save(save_path)
+            self.save(save_path, overwrite=overwrite)
         return self.model
+
+    def _check_reachable(self, shapes, plans: list[LayerPlan]) -> None:
+        """An error naming the largest reachable sparsity when ``config.sparsity`` cannot be reached (a
+        warning instead with ``allow_lower_sparsity``; both numbers land in ``slimgpt_config.json``)."""
+        config = self.config
+        if config.first_ratio is not None:
+            return  # explicit ratios: the sparsity follows from them
+        achieved = removed_fraction(shapes, plans)
+        if achieved >= config.sparsity - 1e-3:
+            return
+        largest = removed_fraction(shapes, self._plan_at(shapes, 1.0 - 1e-9))
+        if config.sparsity <= largest + 1e-3:
+            return  # reachable; the rounding to whole heads and channels decides the last digits
+        message = (
+            f"sparsity {config.sparsity} cannot be reached: with schedule {config.schedule!r} at most "
+            f"{largest:.4f} of this model's decoder parameters can be removed (each layer keeps "
+            f"{config.min_heads_per_layer} head(s) and loses at most {MAX_LAYER_RATIO:.0%})"
+        )
+        if not config.allow_lower_sparsity:
+            raise HFExtError(
+                f"{message}; lower --sparsity, or pass --allow-lower-sparsity to prune {largest:.4f}"
+            )
+        logger.warning("%s; pruning %.4f instead (allow_lower_sparsity)", message, achieved)
+
+    def _plan_at(self, shapes, sparsity: float) -> list[LayerPlan]:
+        config = self.config
+        return plan_model(
+            shapes,
+            sparsity,
+            config.schedule,
+            spread=config.spread,
+            prune_attention=config.prune_attention,
+            prune_mlp=config.prune_mlp,
+        )
 
     def _prune_layer(
         self, index: int, plan: LayerPlan, batches: list[list[Any]], device: torch.device
@@ -300,16 +358,23 @@ class SlimGPTPruner:
         progress_file = directory / PROGRESS_FILE
         if not progress_file.exists():
             return 0
-        progress = json.loads(progress_file.read_text(encoding="utf-8"))
+        try:
+            progress = json.loads(progress_file.read_text(encoding="utf-8"))
+            completed = int(progress["completed_layers"])
+            sizes = progress["layer_sizes"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
+            raise HFExtError(
+                f"{progress_file}: not a readable pruning checkpoint ({type(error).__name__}: {error}); "
+                "remove the checkpoint folder to start over"
+            ) from None
         if progress.get("run") != json.loads(json.dumps(self._run_identity(plans))):
             raise ValueError(
                 f"checkpoint_dir {directory} holds a different run (model, config or plan differ); "
                 "use an empty folder"
             )
-        completed = int(progress["completed_layers"])
         for index in range(completed):
             layer = self.layers[index]
-            resize_layer(layer, progress["layer_sizes"][index])
+            resize_layer(layer, sizes[index])
             state = load_file(str(directory / f"layer_{index:04d}.safetensors"))
             layer.load_state_dict(state, strict=True)
         hidden = load_file(str(directory / HIDDEN_STATES_FILE))
@@ -332,16 +397,20 @@ class SlimGPTPruner:
 
         return perplexity(self.model, self.tokenizer, texts, seq_len=self._eval_seq_len())
 
-    def save(self, save_dir: str | Path) -> Path:
-        """Save the pruned model, tokenizer, ``slimgpt_config.json`` and model card (after :meth:`prune`)."""
+    def save(self, save_dir: str | Path, overwrite: bool = False) -> Path:
+        """Save the pruned model, tokenizer, ``slimgpt_config.json`` and model card (after :meth:`prune`).
+
+        A non-empty ``save_dir`` is refused unless ``overwrite``; the folder is written beside it and
+        swapped in whole, so it never mixes old and new files."""
         if self.summary is None:
             raise ValueError("nothing to save yet: call prune() first")
         source_dir = self.source if self.source and Path(self.source).exists() else None
         save_path = check_save_dir(save_dir, source_dir)
-        save_path.mkdir(parents=True, exist_ok=True)
-        save_slim_model(self.model, save_path, self.tokenizer)
-        self.config.save(save_path, extra={key: v for key, v in self.summary.items() if key != "config"})
-        (save_path / "README.md").write_text(model_card(self.summary, self.source), encoding="utf-8")
+        check_output_dir(save_path, overwrite=overwrite, flag="save_dir", overwrite_flag="overwrite=True")
+        with staged_output_dir(save_path) as staging:
+            save_slim_model(self.model, staging, self.tokenizer)
+            self.config.save(staging, extra={key: v for key, v in self.summary.items() if key != "config"})
+            (staging / "README.md").write_text(model_card(self.summary, self.source), encoding="utf-8")
         self.save_dir = save_path
         return save_path
 

@@ -11,7 +11,7 @@ Example:
     >>> check_save_dir("/models/llama", "/models/llama")
     Traceback (most recent call last):
     ...
-    ValueError: save_dir /models/llama is the source model's folder (or inside it); choose another folder
+    hf_ext.errors.HFExtError: save_dir /models/llama is the source model's folder (or inside it); choose ...
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from hf_ext.errors import HFExtError
 from hf_ext.pruning.configuration_hfx_slim import SLIM_CONFIG_CLASSES
 from hf_ext.pruning.modeling_hfx_slim import SLIM_MODEL_CLASSES
 from hf_ext.pruning.slimgpt.layers import source_model_type
@@ -31,12 +32,13 @@ PAPER_URL = "https://arxiv.org/abs/2412.18110"
 
 
 def check_save_dir(save_dir: str | Path, source_dir: str | Path | None) -> Path:
-    """``save_dir`` as a Path; a ``ValueError`` if it is the source folder or inside it."""
+    """``save_dir`` as a Path; an :class:`~hf_ext.errors.HFExtError` if it is the source folder or inside it
+    (or holds it)."""
     save_path = Path(save_dir).expanduser().resolve()
     if source_dir is not None:
         source_path = Path(source_dir).expanduser().resolve()
-        if save_path == source_path or save_path.is_relative_to(source_path):
-            raise ValueError(
+        if save_path.is_relative_to(source_path) or source_path.is_relative_to(save_path):
+            raise HFExtError(
                 f"save_dir {save_dir} is the source model's folder (or inside it); choose another folder"
             )
     return save_path
