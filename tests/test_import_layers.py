@@ -13,8 +13,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hf_ext"
 
 LAYERS: list[set[str]] = [
     {"utils", "errors"},  # helpers with no hf-ext imports
-    # plumbing every part may use: output folders, name prefixes, task files, registries, recipe parsing, data
-    {"outputs", "names", "task_files", "registry", "config_parsing", "rewards", "data"},
+    {"names"},  # prefixed names (hf-ext-testing:...) resolved by pluggable providers
+    # plumbing every part may use: output folders, input checks, task files, registries, recipe parsing, data
+    {"outputs", "inputs", "task_files", "registry", "config_parsing", "rewards", "data"},
     # the math and the benchmarks' Python: know nothing of trainers, pruners or the CLI
     {"objectives", "evaluation"},
     # the methods
