@@ -4,11 +4,12 @@ import json
 
 import pytest
 import torch
+from hfx_benchmark_loading import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_module):
-    return benchmark_module("bench_ada_dpo_fair")
+def bench():
+    return load_benchmark("bench_ada_dpo_fair")
 
 
 def test_sequence_logprobs_ignore_left_padding(bench):

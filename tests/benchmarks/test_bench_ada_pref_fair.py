@@ -6,11 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from hfx_benchmark_loading import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_module):
-    return benchmark_module("bench_ada_pref_fair")
+def bench():
+    return load_benchmark("bench_ada_pref_fair")
 
 
 def test_kl_matched_gain_hits_the_kl_and_ignores_reward_scale(bench):

@@ -2,11 +2,12 @@
 
 import pytest
 import torch
+from hfx_benchmark_loading import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_module):
-    return benchmark_module("bench_cvar_ties")
+def bench():
+    return load_benchmark("bench_cvar_ties")
 
 
 def test_kept_fractions_by_hand(bench):

@@ -4,11 +4,12 @@ import json
 import math
 
 import pytest
+from hfx_benchmark_loading import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_module):
-    return benchmark_module("bench_ra_rlhf_tail")
+def bench():
+    return load_benchmark("bench_ra_rlhf_tail")
 
 
 def test_reward_scores_prompt_plus_completion_densely(bench):

@@ -4,11 +4,12 @@ import json
 
 import pytest
 import torch
+from hfx_benchmark_loading import load_benchmark
 
 
 @pytest.fixture(scope="module")
-def bench(benchmark_module):
-    return benchmark_module("bench_slimgpt_departures")
+def bench():
+    return load_benchmark("bench_slimgpt_departures")
 
 
 def test_output_error_is_the_mean_squared_output_change(bench):
