@@ -74,7 +74,8 @@ class SentimentClassifier:
                 columns.append(index)
                 values.append(count / math.sqrt(len(words)))
         indices = torch.tensor([rows, columns], dtype=torch.long).view(2, -1)
-        return torch.sparse_coo_tensor(indices, torch.tensor(values), (len(texts), len(self.vocabulary)))
+        shape = (len(texts), len(self.vocabulary))
+        return torch.sparse_coo_tensor(indices, torch.tensor(values), shape, check_invariants=False)
 
     def score(self, texts: list[str]) -> list[float]:
         return (torch.sparse.mm(self.features(texts), self.weight[:, None]).squeeze(1) + self.bias).tolist()

@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+import torch
 from hfx_benchmark_loading import load_benchmark
 
 
@@ -50,3 +51,11 @@ def test_tiny_run_end_to_end(bench, tmp_path):
     row = saved["runs"]["PPO (alpha=1)"][0]
     assert row["cvar_0.2"] <= row["reward"] and math.isfinite(row["perplexity"])
     assert report["preconditions"]["ppo_gain_over_3_se"] in (True, False)
+
+
+def test_classifier_features_by_hand(bench):
+    classifier = bench.SentimentClassifier({"good": 0, "bad": 1}, torch.tensor([1.0, -1.0]), 0.25)
+    # counts divided by sqrt(number of known words): (2 - 1) / sqrt(3); unknown words are ignored
+    assert classifier.score(["Good good, bad!", "bad", "nothing known"]) == pytest.approx(
+        [1 / math.sqrt(3) + 0.25, -1.0 + 0.25, 0.25]
+    )
