@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,12 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def compact_json(report: dict) -> str:
+    """Indented JSON with every list of numbers on one line (the per-seed values)."""
+    text = json.dumps(report, indent=1)
+    return re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--select-seeds", type=int, default=5)
@@ -327,7 +334,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(arguments).items()}
     report = {"settings": settings, "grid": [s.name for s in SETTINGS], "conditions": conditions}
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
-    arguments.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    arguments.out.write_text(compact_json(report) + "\n", encoding="utf-8")
     print(markdown(report))
     last = arguments.select_seeds + arguments.heldout_seeds - 1
     held_out = f"held-out seeds {arguments.select_seeds}-{last}"
