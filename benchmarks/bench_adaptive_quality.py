@@ -1,4 +1,8 @@
-"""Quality of adaptive preference scaling in the paper's synthetic reward-learning setting, in miniature.
+"""Rank quality of adaptive preference scaling on synthetic reward learning (one untuned baseline).
+
+Superseded as evidence for the paper's claim by ``bench_ada_pref_fair.py`` (equal tuning grids, held-out
+seeds, a policy metric): here the baseline gets one setting and the metrics are rank-only. The paper itself
+has no synthetic experiment; its reward learning is robotic control.
 
 A known true reward over feature vectors, ``r*(x) = w . x + sin(3 v . x)`` (x in R^8), and pairs whose
 true gaps range from ambiguous to clear (mixed preference strength: each pair's gap is multiplied by a

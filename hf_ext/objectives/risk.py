@@ -7,10 +7,17 @@ reaches at step ``ceil(reach_fraction * total_steps)``.
 Example:
     >>> import torch
     >>> from hf_ext.objectives import cvar_mask, soft_risk_level
+    >>> from hf_ext.objectives.risk import tail_kl
     >>> soft_risk_level(100, alpha=0.4, warmup_steps=30, total_steps=194)   # 1 - 0.6 * 70 / 155
     0.7290322580645161
     >>> cvar_mask(torch.tensor([3.0, -1.0, 2.0, -1.0]), 0.5).tolist()
     [False, True, False, True]
+    >>> cvar_mask(torch.tensor([3.0, -1.0, -1.0, -1.0]), 0.5).tolist()   # exactly ceil(0.5 * 4) kept
+    [False, True, True, False]
+    >>> cvar_mask(torch.tensor([3.0, -1.0, -1.0, -1.0]), 0.5, ties="quantile").tolist()   # official code
+    [False, True, True, True]
+    >>> tail_kl(6.0, kept=2, batch_size=4), tail_kl(6.0, kept=2, batch_size=4, estimate="official")
+    (3.0, 1.5)
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ import torch
 
 # Products such as 0.3 * 10 come out as 3.0000000000000004 in floating point; ceil() must not round those up.
 _CEIL_TOLERANCE = 1e-9
+
+
+TAIL_TIES = ("exact_count", "quantile")
+KL_ESTIMATES = ("kept_mean", "official")
 
 
 def _ceil(value: float) -> int:
@@ -88,28 +99,49 @@ def _gather_from_all_processes(returns: torch.Tensor) -> tuple[torch.Tensor, int
     return everything, sum(sizes_list[:rank])
 
 
-def cvar_mask(returns: torch.Tensor, level: float, *, gather: bool = True) -> torch.Tensor:
-    """Boolean mask of the ``max(1, ceil(level * B))`` episodes with the lowest returns.
+def cvar_mask(
+    returns: torch.Tensor, level: float, *, gather: bool = True, ties: str = "exact_count"
+) -> torch.Tensor:
+    """Boolean mask of the episodes in the lower ``level`` tail of ``returns``.
 
     ``returns`` has shape ``[B]`` (this process's episodes). Under ``torch.distributed`` the returns of all
     processes are gathered first, the tail is chosen over the whole gathered batch, and this process's slice
-    of the mask is returned (``gather=False`` treats ``returns`` as the whole batch). Exactly that many
-    episodes are kept: among equal returns at the threshold the earlier episode (lower rank, then lower
-    position) wins, so ties never enlarge the tail.
+    of the mask is returned (``gather=False`` treats ``returns`` as the whole batch). ``k = max(1, ceil(level
+    * B))`` (:func:`tail_size`). With ``ties="exact_count"`` (hf-ext's default) exactly ``k`` episodes are
+    kept: among equal returns at the threshold the earlier episode (lower rank, then lower position) wins, so
+    ties never enlarge the tail. With ``ties="quantile"`` (the official RA-RLHF code) every episode whose
+    return is ``<=`` the ``k``-th smallest return is kept, so ties at the threshold can keep more than ``k``.
     NaN returns are rejected.
     """
+    if ties not in TAIL_TIES:
+        raise ValueError(f"ties must be one of {TAIL_TIES}, got {ties!r}")
     if returns.dim() != 1:
         raise ValueError(f"returns must have shape [batch], got {tuple(returns.shape)}")
     if torch.isnan(returns).any():
         raise ValueError("returns contain NaN; check the reward function")
     everything, offset = _gather_from_all_processes(returns.detach()) if gather else (returns.detach(), 0)
     keep_count = tail_size(level, everything.numel())
-    order = torch.sort(everything.float(), stable=True).indices
-    mask = torch.zeros(everything.numel(), dtype=torch.bool, device=everything.device)
-    mask[order[:keep_count]] = True
+    ranked = torch.sort(everything.float(), stable=True)
+    if ties == "quantile":
+        mask = everything.float() <= ranked.values[keep_count - 1]
+    else:
+        mask = torch.zeros(everything.numel(), dtype=torch.bool, device=everything.device)
+        mask[ranked.indices[:keep_count]] = True
     return mask[offset : offset + returns.numel()]
 
 
 def value_at_risk(returns: torch.Tensor, mask: torch.Tensor) -> float:
     """The VaR threshold of a tail mask: the largest kept return."""
     return float(returns[mask].max()) if mask.any() else float("nan")
+
+
+def tail_kl(kl_sum: float, *, kept: float, batch_size: float, estimate: str = "kept_mean") -> float:
+    """The sequence KL fed to the adaptive KL controller, from the kept episodes' summed KL ``kl_sum``.
+
+    ``"kept_mean"`` (hf-ext's default): ``kl_sum / kept``, the mean KL of the episodes trained on.
+    ``"official"`` (the RA-RLHF code): ``kl_sum / batch_size``, dropped episodes counted as zero KL, which
+    dilutes the estimate by the kept fraction and lets the controller lower beta while the tail drifts.
+    """
+    if estimate not in KL_ESTIMATES:
+        raise ValueError(f"kl_estimate must be one of {KL_ESTIMATES}, got {estimate!r}")
+    return kl_sum / max(kept if estimate == "kept_mean" else batch_size, 1.0)

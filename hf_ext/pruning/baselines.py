@@ -37,7 +37,8 @@ class _ScoreSelection:
     def group_scores(self, weight: torch.Tensor, hessian: torch.Tensor | None, groups: torch.Tensor):
         raise NotImplementedError
 
-    def prune_groups(self, weight, hessian, groups, num_remove, damping):
+    def prune_groups(self, weight, hessian, groups, num_remove, damping, head_score="joint"):
+        """``head_score`` is SlimGPT's option and has no effect here (the score is the baseline's own)."""
         weight = weight.detach().to(torch.float32).clone()
         removed = self.group_scores(weight, hessian, groups).topk(num_remove, largest=False).indices
         weight[:, groups[removed].flatten()] = 0.0

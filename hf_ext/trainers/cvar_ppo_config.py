@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
-from hf_ext.objectives.risk import validate_risk_arguments
+from hf_ext.objectives.risk import KL_ESTIMATES, TAIL_TIES, validate_risk_arguments
 
 RISK_RETURNS = ("shaped", "task")
 
@@ -42,6 +42,12 @@ class CVaRPPOConfig(TrainingArguments):
         risk_return (`str`, defaults to "shaped"): which return ranks episodes: ``"shaped"`` (the
             lambda-return of the KL-shaped reward at the first response token, as in the paper) or ``"task"``
             (the task reward alone).
+        tail_ties (`str`, defaults to "exact_count"): ``"exact_count"`` keeps exactly ``max(1, ceil(level *
+            B))`` episodes (ties at the threshold broken by position); ``"quantile"`` keeps each episode whose
+            return is <= that quantile, as the official RA-RLHF code does (ties can enlarge the tail).
+        kl_estimate (`str`, defaults to "kept_mean"): the KL the adaptive controller sees: ``"kept_mean"``,
+            the mean sequence KL of the kept episodes; ``"official"``, their summed KL divided by the whole
+            batch size, as the official code does (diluted by the kept fraction).
         num_ppo_epochs (`int`, defaults to 4): passes over each rollout.
         num_mini_batches (`int`, defaults to 1): optimiser steps per pass; must divide the rollout size.
         clip_range (`float`, defaults to 0.2): PPO ratio clipping epsilon, > 0.
@@ -72,6 +78,12 @@ class CVaRPPOConfig(TrainingArguments):
     )
     risk_return: str = field(
         default="shaped", metadata={"help": "Return that ranks episodes: 'shaped' (KL-shaped) or 'task'."}
+    )
+    tail_ties: str = field(
+        default="exact_count", metadata={"help": "'exact_count' (ceil(level * B) episodes) or 'quantile'."}
+    )
+    kl_estimate: str = field(
+        default="kept_mean", metadata={"help": "KL for the controller: 'kept_mean' or 'official' (sum / B)."}
     )
     num_ppo_epochs: int = field(default=4, metadata={"help": "PPO passes over each rollout."})
     num_mini_batches: int = field(default=1, metadata={"help": "Optimiser steps per PPO pass."})
@@ -109,6 +121,8 @@ class CVaRPPOConfig(TrainingArguments):
         checks = [
             ("risk_warmup_steps", self.risk_warmup_steps >= 0, ">= 0"),
             ("risk_return", self.risk_return in RISK_RETURNS, f"one of {RISK_RETURNS}"),
+            ("tail_ties", self.tail_ties in TAIL_TIES, f"one of {TAIL_TIES}"),
+            ("kl_estimate", self.kl_estimate in KL_ESTIMATES, f"one of {KL_ESTIMATES}"),
             ("num_ppo_epochs", self.num_ppo_epochs >= 1, ">= 1"),
             ("num_mini_batches", self.num_mini_batches >= 1, ">= 1"),
             ("clip_range", self.clip_range > 0, "> 0"),

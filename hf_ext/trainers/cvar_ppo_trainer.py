@@ -68,7 +68,7 @@ from hf_ext.objectives.ppo import (
     kl_shaped_rewards,
     masked_whiten,
 )
-from hf_ext.objectives.risk import cvar_mask
+from hf_ext.objectives.risk import cvar_mask, tail_kl, value_at_risk
 from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
 from hf_ext.trainers.risk_schedule import SoftRiskScheduleMixin
 from hf_ext.trainers.safe_saving import PickleFreeTrainerMixin, write_training_args
@@ -459,11 +459,20 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
         """Log-probabilities and values of the response tokens under ``model`` (a :class:`PolicyAndValue`)."""
         with self._autocast():
             logits, values = model(rollout.input_ids, rollout.attention_mask, rollout.position_ids)
+        return self.response_token_logprobs(logits, rollout), values[
+            :, self.response_positions(rollout)
+        ].float()
+
+    @staticmethod
+    def response_positions(rollout: Rollout) -> slice:
+        """The sequence positions whose outputs predict the response tokens (from the last prompt token)."""
         start = rollout.prompt_length - 1
-        predicting = slice(start, start + rollout.response_mask.shape[1])
+        return slice(start, start + rollout.response_mask.shape[1])
+
+    def response_token_logprobs(self, logits: torch.Tensor, rollout: Rollout) -> torch.Tensor:
+        """``[B, T]`` log-probabilities of the response tokens under ``logits`` (policy or reference)."""
         tokens = rollout.input_ids[:, rollout.prompt_length :]
-        logprobs = response_logprobs(logits[:, predicting], tokens, self.args.temperature)
-        return logprobs, values[:, predicting].float()
+        return response_logprobs(logits[:, self.response_positions(rollout)], tokens, self.args.temperature)
 
     def forward_rollout(self, rollout: Rollout) -> None:
         """Rollout log-probabilities and values of the policy, and reference log-probabilities."""
@@ -481,10 +490,7 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
                     position_ids=chunk.position_ids,
                     use_cache=False,
                 ).logits
-            start_token = chunk.prompt_length - 1
-            predicting = slice(start_token, start_token + chunk.response_mask.shape[1])
-            tokens = chunk.input_ids[:, chunk.prompt_length :]
-            ref_logprobs.append(response_logprobs(logits[:, predicting], tokens, self.args.temperature))
+            ref_logprobs.append(self.response_token_logprobs(logits, chunk))
         rollout.logprobs = torch.cat(logprobs)
         rollout.values = torch.cat(values)
         rollout.ref_logprobs = torch.cat(ref_logprobs)
@@ -543,7 +549,7 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
 
     def select_tail(self, rollout: Rollout) -> None:
         """Keep the episodes in the lower ``risk_level()`` tail of the ranking return (over all processes)."""
-        rollout.keep = cvar_mask(rollout.episode_returns, self.risk_level())
+        rollout.keep = cvar_mask(rollout.episode_returns, self.risk_level(), ties=self.args.tail_ties)
         rollout.loss_mask = rollout.response_mask * rollout.keep.unsqueeze(1).to(rollout.response_mask.dtype)
 
     def whiten_advantages(self, rollout: Rollout) -> None:
@@ -616,10 +622,13 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
         self.optimizer.zero_grad(set_to_none=True)
 
     def kept_kl(self, rollout: Rollout) -> float:
-        """Mean sequence KL (sum over tokens of log pi - log pi_ref) over kept episodes of all processes."""
-        sums = torch.stack([(rollout.kl * rollout.loss_mask).sum(), rollout.keep.sum().float()])
-        total_kl, kept = self.accelerator.reduce(sums, "sum").tolist()
-        return total_kl / max(kept, 1.0)
+        """Sequence KL (sum over tokens of log pi - log pi_ref) of the kept episodes of all processes, as
+        ``args.kl_estimate`` asks: their mean (``"kept_mean"``) or their sum over the batch size
+        (``"official"``); see :func:`hf_ext.objectives.risk.tail_kl`."""
+        kept_sum = (rollout.kl * rollout.loss_mask).sum()
+        sums = torch.stack([kept_sum, rollout.keep.sum().float(), kept_sum.new_tensor(float(len(rollout)))])
+        total_kl, kept, batch = self.accelerator.reduce(sums, "sum").tolist()
+        return tail_kl(total_kl, kept=kept, batch_size=batch, estimate=self.args.kl_estimate)
 
     def update_kl_controller(self, rollout: Rollout) -> None:
         """Adaptive KL step driven by the kept episodes only (batch size = global rollout size)."""
@@ -637,7 +646,7 @@ class CVaRPPOTrainer(SoftRiskScheduleMixin, PickleFreeTrainerMixin, Trainer):
             "reward/cvar": scores[cvar_mask(scores, level, gather=False)].mean(),
             "risk/level": level,
             "risk/kept_fraction": keep.float().mean(),
-            "risk/var_threshold": ranking[keep].max(),
+            "risk/var_threshold": value_at_risk(ranking, keep),
             "objective/kl": self.kept_kl(rollout),
             "objective/beta": self.kl_controller.beta,
             "response_length": gather(rollout.response_mask.sum(dim=1)).float().mean(),

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hf_ext.objectives import cvar_mask, soft_risk_level
-from hf_ext.objectives.risk import tail_size, value_at_risk
+from hf_ext.objectives.risk import tail_kl, tail_size, value_at_risk
 
 
 def test_schedule_matches_the_papers_worked_example():
@@ -92,6 +92,40 @@ def test_mask_edge_cases():
     assert cvar_mask(torch.tensor([2.0, 1.0]), 1.0).all()
     mask = cvar_mask(torch.tensor([4.0, -2.0, 0.5]), 0.6)
     assert value_at_risk(torch.tensor([4.0, -2.0, 0.5]), mask) == 0.5
+
+
+def test_quantile_ties_keep_every_episode_at_the_threshold():
+    returns = torch.tensor([1.0, 1.0, 1.0, 0.0, 2.0])
+    # k = ceil(0.4 * 5) = 2; the 2nd smallest return is 1.0, shared by three episodes
+    assert cvar_mask(returns, 0.4).tolist() == [True, False, False, True, False]
+    assert cvar_mask(returns, 0.4, ties="quantile").tolist() == [True, True, True, True, False]
+    assert value_at_risk(returns, cvar_mask(returns, 0.4, ties="quantile")) == 1.0
+    distinct = torch.tensor([4.0, -2.0, 0.5, 3.0])  # no ties: both rules agree
+    assert cvar_mask(distinct, 0.5, ties="quantile").tolist() == cvar_mask(distinct, 0.5).tolist()
+    with pytest.raises(ValueError, match="ties"):
+        cvar_mask(returns, 0.4, ties="all")
+
+
+@given(
+    returns=st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=40),
+    level=st.floats(0.001, 1.0),
+)
+@settings(max_examples=200, deadline=None)
+def test_quantile_ties_match_brute_force(returns, level):
+    keep = max(1, math.ceil(round(level * len(returns), 9)))
+    threshold = sorted(returns)[keep - 1]
+    assert cvar_mask(torch.tensor(returns), level, ties="quantile").tolist() == [
+        r <= threshold for r in returns
+    ]
+
+
+def test_tail_kl_estimates_by_hand():
+    # kept episodes' summed KL 9 over 3 kept of a batch of 12
+    assert tail_kl(9.0, kept=3, batch_size=12) == 3.0
+    assert tail_kl(9.0, kept=3, batch_size=12, estimate="official") == 0.75
+    assert tail_kl(0.0, kept=0, batch_size=12) == 0.0
+    with pytest.raises(ValueError, match="kl_estimate"):
+        tail_kl(1.0, kept=1, batch_size=1, estimate="mean")
 
 
 def test_mask_rejects_bad_input():

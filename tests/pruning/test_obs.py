@@ -8,6 +8,7 @@ import torch
 from hf_ext.pruning.slimgpt.obs import (
     column_errors,
     damped_hessian,
+    diagonal_group_errors,
     group_errors,
     inverse_hessian,
     remove_columns,
@@ -154,3 +155,37 @@ def test_baseline_scores_match_their_definitions():
     pruned, removed = WandaSelection().prune_groups(weight, hessian, heads, 1, damping=0.0)
     assert removed == [int(wanda.argmin())]
     assert torch.equal(pruned[:, heads[removed[0]]], torch.zeros(weight.shape[0], 2))
+
+
+def two_heads_where_the_scores_disagree():
+    """H⁻¹ block-diagonal: head 0 [[4, 2], [2, 2]] (upper Cholesky [[2, 1], [0, 1]]), head 1 the identity.
+
+    W = [1, 1 | 0.6, 0.6]. Joint errors: head 0 ½ w B⁻¹ wᵀ = ½ (0.5 − 0.5 − 0.5 + 1) = 0.25, head 1 0.36.
+    Official (diagonal) errors: head 0 ½ (1/2² + 1/1²) = 0.625, head 1 ½ (0.36 + 0.36) = 0.36."""
+    inverse = torch.zeros(4, 4, dtype=torch.float64)
+    inverse[:2, :2] = torch.tensor([[4.0, 2.0], [2.0, 2.0]])
+    inverse[2:, 2:] = torch.eye(2)
+    weight = torch.tensor([[1.0, 1.0, 0.6, 0.6]], dtype=torch.float64)
+    return weight, inverse, torch.arange(4).view(2, 2)
+
+
+def test_official_head_score_by_hand():
+    weight, inverse, groups = two_heads_where_the_scores_disagree()
+    torch.testing.assert_close(
+        group_errors(weight, inverse, groups), torch.tensor([0.25, 0.36], dtype=torch.float64)
+    )
+    torch.testing.assert_close(
+        diagonal_group_errors(weight, inverse, groups), torch.tensor([0.625, 0.36], dtype=torch.float64)
+    )
+    single = torch.arange(4).view(4, 1)  # one column per group: the approximation is exact
+    torch.testing.assert_close(
+        diagonal_group_errors(weight, inverse, single), group_errors(weight, inverse, single)
+    )
+
+
+def test_greedy_search_follows_the_head_score():
+    weight, inverse, groups = two_heads_where_the_scores_disagree()
+    hessian = torch.linalg.inv(inverse)
+    _, joint = greedy_group_pruning(weight, hessian, groups, 1, damping=0.0)
+    _, official = greedy_group_pruning(weight, hessian, groups, 1, damping=0.0, head_score="official")
+    assert joint == [0] and official == [1]

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hf_ext.pruning.slimgpt import SlimGPTConfig
+from hf_ext.pruning.slimgpt import SlimGPTConfig, SlimGPTPruner
 from hf_ext.pruning.slimgpt.layers import layer_shape
 from hf_ext.pruning.slimgpt.schedules import SCHEDULES, layer_ratios, plan_model, removed_fraction
 from hf_ext.testing import tiny_causal_lm
@@ -88,6 +88,8 @@ def test_min_heads_and_explicit_ratios():
         ({"num_calibration_samples": 0}, "num_calibration_samples"),
         ({"prune_attention": False, "prune_mlp": False}, "prune_attention"),
         ({"dgs_min_group_size": 2048}, "dgs_min_group_size"),
+        ({"head_score": "diagonal"}, "head_score"),
+        ({"log_schedule_layers": 1}, "log_schedule_layers"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_field(kwargs, field):
@@ -101,3 +103,28 @@ def test_coarse_gqa_units_are_balanced_by_channels(sparsity):
     shapes = [layer_shape(layer, 1) for layer in model.model.layers]
     plans = plan_model(shapes, sparsity, "uniform")
     assert abs(removed_fraction(shapes, plans) - sparsity) <= 0.02
+
+
+def test_official_log32_schedule_by_hand():
+    # 4 layers, r_first 0.1, r_last 0.4: the official code divides by log(32), so the last layer gets
+    # 0.1 + 0.3 * log(4) / log(32) = 0.1 + 0.3 * 0.4 = 0.22 instead of 0.4
+    expected = [0.1 + 0.3 * math.log(i + 1) / math.log(32) for i in range(4)]
+    assert layer_ratios("log_increase", 4, 0.1, 0.4, log_layers=32) == pytest.approx(expected)
+    assert layer_ratios("log_increase", 4, 0.1, 0.4, log_layers=32)[-1] == pytest.approx(0.22)
+    assert layer_ratios("log_increase", 32, 0.0625, 0.25, log_layers=32) == pytest.approx(
+        layer_ratios("log_increase", 32, 0.0625, 0.25)
+    )  # identical at 32 layers
+    with pytest.raises(ValueError, match="log_layers"):
+        layer_ratios("log_increase", 4, 0.1, 0.4, log_layers=1)
+
+
+def test_pruner_plan_uses_the_official_schedule_and_still_hits_the_target():
+    model, _ = tiny_causal_lm("llama")
+    ours = SlimGPTPruner(model, None, SlimGPTConfig(sparsity=0.5)).plan()
+    official = SlimGPTPruner(model, None, SlimGPTConfig(sparsity=0.5, log_schedule_layers=32)).plan()
+    n = len(ours)
+    # the shape differs: with log(32) the ratio grows by log(i + 1) / log(32) of (r_last - r_first)
+    first = official[0].ratio
+    expected = [first + (4 * first - first) * math.log(i + 1) / math.log(32) for i in range(n)]
+    assert [plan.ratio for plan in official] == pytest.approx(expected)
+    assert [plan.ratio for plan in official] != pytest.approx([plan.ratio for plan in ours])

@@ -19,7 +19,7 @@ from hf_ext.objectives.ppo import (
 )
 from hf_ext.testing import prompt_dataset, tiny_causal_lm
 from hf_ext.trainers.cvar_ppo_config import CVaRPPOConfig
-from hf_ext.trainers.cvar_ppo_trainer import CVaRPPOTrainer
+from hf_ext.trainers.cvar_ppo_trainer import CVaRPPOTrainer, Rollout
 
 QUIET = {"report_to": "none", "use_cpu": True, "disable_tqdm": True}
 
@@ -151,6 +151,40 @@ def test_kl_controller_sees_only_kept_episodes(tmp_path):
     expected = (rollout.kl * rollout.response_mask)[kept].sum(1).mean().item()
     assert trainer.kept_kl(rollout) == pytest.approx(expected)
     assert expected < 1e3
+
+
+def test_official_kl_estimate_and_quantile_ties_by_hand(tmp_path):
+    # 4 episodes, level 0.5 (2 kept by count). Returns [1, 0, 1, 5]: the 2nd smallest is 1, tied with #2.
+    # Hand-made per-token KL (mask all ones over 2 tokens): sequence KLs 2, 4, 6, 8.
+    settings = {"alpha": 0.5, "risk_reach_fraction": 0.25, "per_device_train_batch_size": 4}
+    exact = make_trainer(tmp_path, **settings)
+    official = make_trainer(tmp_path, **settings, tail_ties="quantile", kl_estimate="official")
+    for trainer in (exact, official):
+        trainer.state.max_steps, trainer.state.global_step = 4, 1
+    rollout = make_rollout_stub(returns=[1.0, 0.0, 1.0, 5.0], sequence_kl=[2.0, 4.0, 6.0, 8.0])
+    exact.select_tail(rollout)
+    assert rollout.keep.tolist() == [True, True, False, False]
+    assert exact.kept_kl(rollout) == pytest.approx((2 + 4) / 2)
+    official.select_tail(rollout)
+    assert rollout.keep.tolist() == [True, True, True, False]
+    assert official.kept_kl(rollout) == pytest.approx((2 + 4 + 6) / 4)  # summed over kept, divided by B
+
+
+def make_rollout_stub(returns: list[float], sequence_kl: list[float]) -> Rollout:
+    size = len(returns)
+    kl = torch.tensor(sequence_kl).unsqueeze(1).repeat(1, 2) / 2
+    return Rollout(
+        input_ids=torch.zeros(size, 3, dtype=torch.long),
+        attention_mask=torch.ones(size, 3, dtype=torch.long),
+        position_ids=torch.arange(3).repeat(size, 1),
+        prompt_length=1,
+        response_mask=torch.ones(size, 2),
+        prompts=["p"] * size,
+        completions=["c"] * size,
+        columns={},
+        kl=kl,
+        episode_returns=torch.tensor(returns),
+    )
 
 
 @pytest.mark.slow
@@ -304,6 +338,8 @@ def test_lora_policy_uses_the_disabled_adapter_as_reference(tmp_path):
         ("risk_reach_fraction", 0.0),
         ("risk_reach_fraction", 2.0),
         ("risk_return", "median"),
+        ("tail_ties", "all"),
+        ("kl_estimate", "sum"),
         ("num_mini_batches", 3),
         ("kl_target", -1.0),
         ("top_p", 0.0),

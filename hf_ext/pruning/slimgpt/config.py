@@ -19,6 +19,8 @@ from typing import Any
 
 from hf_ext.pruning.slimgpt.schedules import SCHEDULES
 
+HEAD_SCORES = ("joint", "official")
+
 CONFIG_FILE = "slimgpt_config.json"
 
 
@@ -32,6 +34,13 @@ class SlimGPTConfig:
             ``"log_decrease"``, ``"linear_decrease"``.
         first_ratio, last_ratio: explicit ratios of the first and last decoder layer (both or neither, each in
             [0, 1)); when given, ``sparsity`` is not used to derive them and the achieved fraction follows.
+        log_schedule_layers: the ``n`` of ``log(i + 1) / log(n)`` in the log schedules (``None``: the
+            model's number of decoder layers; ``32`` reproduces the official code, which hard-codes
+            ``log(32)`` whatever the depth; >= 2).
+        head_score: how a head's (or KV group's) removal error is scored: ``"joint"`` (default), the exact
+            OBS error of removing its columns together; ``"official"``, the official code's per-column
+            approximation ``Σ W[:, c]² / U_cc²`` from the Cholesky factor ``U`` of the head's block of ``H⁻¹``
+            (it ignores how removing one column of the head changes the others).
         spread: ratio between the last and first layer's ratio when they are derived (> 0; 4 by default, as in
             SlimGPT's 20 % example 0.0625 → 0.25).
         prune_attention, prune_mlp: which parts to prune (at least one).
@@ -55,6 +64,8 @@ class SlimGPTConfig:
     first_ratio: float | None = None
     last_ratio: float | None = None
     spread: float = 4.0
+    log_schedule_layers: int | None = None
+    head_score: str = "joint"
     prune_attention: bool = True
     prune_mlp: bool = True
     num_calibration_samples: int = 128
@@ -81,6 +92,14 @@ class SlimGPTConfig:
             value = getattr(self, field_name)
             if value is not None and not 0.0 <= value < 1.0:
                 raise ValueError(f"{name}.{field_name} must be in [0, 1), got {value}")
+        if self.log_schedule_layers is not None and self.log_schedule_layers < 2:
+            raise ValueError(
+                f"{name}.log_schedule_layers must be >= 2 or None, got {self.log_schedule_layers}"
+            )
+        if self.head_score not in HEAD_SCORES:
+            raise ValueError(
+                f"{name}.head_score must be one of {', '.join(HEAD_SCORES)}, got {self.head_score!r}"
+            )
         if self.spread <= 0:
             raise ValueError(f"{name}.spread must be > 0, got {self.spread}")
         if not (self.prune_attention or self.prune_mlp):

@@ -68,6 +68,21 @@ def group_errors(weight: torch.Tensor, hessian_inverse: torch.Tensor, groups: to
     return 0.5 * whitened.pow(2).sum(dim=(1, 2))
 
 
+def diagonal_group_errors(
+    weight: torch.Tensor, hessian_inverse: torch.Tensor, groups: torch.Tensor
+) -> torch.Tensor:
+    """The official SlimGPT code's head score: ``½ Σ_c Σ_rows W[:, c]² / U_cc²`` per group.
+
+    ``U`` is the same Cholesky factor of each group's block of ``H⁻¹`` as in :func:`group_errors`, but only
+    its diagonal is used: each column's weights are taken as they are, not after the OBS updates that
+    removing the group's earlier columns makes to them. It is exact for a group of one column and in general
+    differs from (and can rank groups differently than) the joint error.
+    """
+    blocks = hessian_inverse[groups[:, :, None], groups[:, None, :]]
+    denominators = torch.linalg.cholesky(blocks, upper=True).diagonal(dim1=1, dim2=2).pow(2)
+    return 0.5 * (weight[:, groups].pow(2).sum(dim=0) / denominators).sum(dim=1)
+
+
 def remove_columns(
     weight: torch.Tensor, hessian_inverse: torch.Tensor, columns: torch.Tensor
 ) -> torch.Tensor:

@@ -139,6 +139,7 @@ class SlimGPTPruner:
             spread=config.spread,
             prune_attention=config.prune_attention,
             prune_mlp=config.prune_mlp,
+            log_layers=config.log_schedule_layers,
         )
 
     @torch.no_grad()
@@ -274,7 +275,12 @@ class SlimGPTPruner:
             num_units, heads_per_unit, head_dim = attention_units(layer)
             groups = torch.arange(num_units * heads_per_unit * head_dim, device=device).view(num_units, -1)
             weight, removed = selection.prune_groups(
-                attention.o_proj.weight, hessian, groups, plan.units_removed, config.damping
+                attention.o_proj.weight,
+                hessian,
+                groups,
+                plan.units_removed,
+                config.damping,
+                config.head_score,
             )
             remove_attention_units(layer, removed, weight)
         if plan.channels_removed > 0:

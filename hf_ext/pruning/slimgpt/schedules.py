@@ -7,6 +7,10 @@ Layer ``i`` of ``n`` gets ratio ``r_i = r_first + (r_last − r_first) · s(i)``
 - ``log_decrease`` / ``linear_decrease``: the mirror images, ``s(i) = 1 − s_increase(n − 1 − i)``,
 - ``uniform``: every layer gets ``r_first``.
 
+``log_layers`` replaces the ``n`` under the logarithm, ``log(i + 1) / log(log_layers)``: the official SlimGPT
+code hard-codes ``log(32)`` (LLaMA-7B's 32 layers), so ``log_layers=32`` reproduces its plan on any depth
+(identical at 32 layers; on 4 layers the last layer then gets only ``0.4`` of the way to ``r_last``).
+
 Without explicit ``r_first``/``r_last``, the increasing schedules use ``r_last = spread · r_first`` (the
 decreasing ones ``r_first = spread · r_last``; SlimGPT's 20 % example is 0.0625 → 0.25, a spread of 4), and
 the scale is found by bisection so that the removed fraction of decoder parameters, counted after rounding to
@@ -16,6 +20,8 @@ Example:
     >>> from hf_ext.pruning.slimgpt.schedules import layer_ratios
     >>> [round(r, 4) for r in layer_ratios("log_increase", 4, 0.1, 0.4)]
     [0.1, 0.25, 0.3377, 0.4]
+    >>> [round(r, 4) for r in layer_ratios("log_increase", 4, 0.1, 0.4, log_layers=32)]   # official log(32)
+    [0.1, 0.16, 0.1951, 0.22]
 """
 
 from __future__ import annotations
@@ -27,15 +33,19 @@ SCHEDULES = ("log_increase", "linear_increase", "uniform", "log_decrease", "line
 MAX_LAYER_RATIO = 0.95
 
 
-def schedule_shape(schedule: str, num_layers: int) -> list[float]:
-    """``s(i)`` for ``i = 0 … n−1``, from 0 (first layer) to 1 (last layer); all zeros for ``uniform``."""
+def schedule_shape(schedule: str, num_layers: int, log_layers: int | None = None) -> list[float]:
+    """``s(i)`` for ``i = 0 … n−1``, from 0 (first layer) to 1 (last layer); all zeros for ``uniform``.
+
+    ``log_layers`` (>= 2) is the ``n`` of ``log(n)`` in the log schedules (default: ``num_layers``)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if log_layers is not None and log_layers < 2:
+        raise ValueError(f"log_layers must be >= 2, got {log_layers!r}")
     if schedule == "uniform" or num_layers == 1:
         return [0.0] * num_layers
     n = num_layers
     if schedule.startswith("log"):
-        increasing = [math.log(i + 1) / math.log(n) for i in range(n)]
+        increasing = [math.log(i + 1) / math.log(log_layers or n) for i in range(n)]
     else:
         increasing = [i / (n - 1) for i in range(n)]
     if schedule.endswith("increase"):
@@ -43,9 +53,12 @@ def schedule_shape(schedule: str, num_layers: int) -> list[float]:
     return [1.0 - increasing[n - 1 - i] for i in range(n)]
 
 
-def layer_ratios(schedule: str, num_layers: int, first_ratio: float, last_ratio: float) -> list[float]:
+def layer_ratios(
+    schedule: str, num_layers: int, first_ratio: float, last_ratio: float, log_layers: int | None = None
+) -> list[float]:
     """Per-layer pruning ratios ``r_first + (r_last − r_first) · s(i)``."""
-    return [first_ratio + (last_ratio - first_ratio) * s for s in schedule_shape(schedule, num_layers)]
+    shape = schedule_shape(schedule, num_layers, log_layers)
+    return [first_ratio + (last_ratio - first_ratio) * s for s in shape]
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,7 @@ def plan_model(
     spread: float = 4.0,
     prune_attention: bool = True,
     prune_mlp: bool = True,
+    log_layers: int | None = None,
 ) -> list[LayerPlan]:
     """Per-layer plans: from explicit ratios, or scaled by bisection to remove ``sparsity`` of parameters."""
     num_layers = len(shapes)
@@ -114,7 +128,7 @@ def plan_model(
         return [plan_layer(s, r, prune_attention, prune_mlp) for s, r in zip(shapes, ratios)]
 
     if first_ratio is not None and last_ratio is not None:
-        return plans_for(layer_ratios(schedule, num_layers, first_ratio, last_ratio))
+        return plans_for(layer_ratios(schedule, num_layers, first_ratio, last_ratio, log_layers))
 
     def ratios_at(scale: float) -> list[float]:
         if schedule.endswith("increase"):
@@ -123,7 +137,8 @@ def plan_model(
             first, last = spread * scale, scale
         else:
             first = last = scale
-        return [min(r, MAX_LAYER_RATIO) for r in layer_ratios(schedule, num_layers, first, last)]
+        ratios = layer_ratios(schedule, num_layers, first, last, log_layers)
+        return [min(r, MAX_LAYER_RATIO) for r in ratios]
 
     low, high = 0.0, 1.0
     for _ in range(50):  # smallest scale whose removed fraction reaches the target

@@ -22,6 +22,7 @@ import torch
 from hf_ext.pruning.slimgpt.obs import (
     column_errors,
     damped_hessian,
+    diagonal_group_errors,
     group_errors,
     inverse_hessian,
     isolate_columns,
@@ -48,15 +49,25 @@ def dynamic_group_sizes(
 
 
 def greedy_group_pruning(
-    weight: torch.Tensor, hessian: torch.Tensor, groups: torch.Tensor, num_remove: int, damping: float
+    weight: torch.Tensor,
+    hessian: torch.Tensor,
+    groups: torch.Tensor,
+    num_remove: int,
+    damping: float,
+    head_score: str = "joint",
 ) -> tuple[torch.Tensor, list[int]]:
-    """Remove ``num_remove`` column groups, cheapest joint OBS error first; ``(weight, removed groups)``."""
+    """Remove ``num_remove`` column groups, cheapest first; ``(weight, removed groups)``.
+
+    ``head_score="joint"`` ranks groups by their exact joint OBS error (:func:`group_errors`), ``"official"``
+    by the official code's diagonal approximation (:func:`diagonal_group_errors`). Either way the chosen
+    group is removed with the exact joint compensation."""
+    score = {"joint": group_errors, "official": diagonal_group_errors}[head_score]
     weight = weight.detach().to(torch.float32).clone()
     hessian = damped_hessian(hessian, damping)
     removed: list[int] = []
     for _ in range(num_remove):
         hessian_inverse = inverse_hessian(hessian)
-        errors = group_errors(weight, hessian_inverse, groups)
+        errors = score(weight, hessian_inverse, groups)
         errors[removed] = float("inf")
         cheapest = int(errors.argmin())
         weight = remove_columns(weight, hessian_inverse, groups[cheapest])
@@ -87,8 +98,8 @@ class SlimGPTSelection:
 
     needs_hessian = True
 
-    def prune_groups(self, weight, hessian, groups, num_remove, damping):
-        return greedy_group_pruning(weight, hessian, groups, num_remove, damping)
+    def prune_groups(self, weight, hessian, groups, num_remove, damping, head_score="joint"):
+        return greedy_group_pruning(weight, hessian, groups, num_remove, damping, head_score)
 
     def prune_columns(self, weight, hessian, num_remove, config):
         sizes = dynamic_group_sizes(
