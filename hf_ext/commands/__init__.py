@@ -13,4 +13,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.babilong",
     "hf_ext.commands.prune",
     "hf_ext.commands.elo",
+    "hf_ext.commands.streambench",
 ]
