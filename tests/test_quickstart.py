@@ -17,3 +17,16 @@ def test_dpo_step_trains_saves_reloads_and_improves_the_margin(tmp_path):
 def test_unknown_step_is_rejected(tmp_path):
     with pytest.raises(UnknownNameError, match="unknown quickstart step 'dp'"):
         run_quickstart(output_dir=tmp_path, only=["dp"])
+
+
+@pytest.mark.slow
+def test_streambench_step_learns_with_memory_and_runs_lm_eval(tmp_path):
+    summary = run_quickstart(output_dir=tmp_path, only=["streambench"])
+    accuracy = {
+        name: float(re.search(rf"streambench: {name} .*accuracy (\d\.\d+)", "\n".join(summary)).group(1))
+        for name in ("zeroshot", "self_stream_icl")
+    }
+    assert accuracy["self_stream_icl"] > accuracy["zeroshot"] + 0.1
+    assert any("hfx-stream" in line for line in summary)
+    assert (tmp_path / "streambench" / "curves.png").exists()
+    assert (tmp_path / "streambench" / "lm_eval" / "hfx_streambench_diagnosis_offline" / "steps.jsonl").exists()
