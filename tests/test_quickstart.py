@@ -29,4 +29,5 @@ def test_streambench_step_learns_with_memory_and_runs_lm_eval(tmp_path):
     assert accuracy["self_stream_icl"] > accuracy["zeroshot"] + 0.1
     assert any("hfx-stream" in line for line in summary)
     assert (tmp_path / "streambench" / "curves.png").exists()
-    assert (tmp_path / "streambench" / "lm_eval" / "hfx_streambench_diagnosis_offline" / "steps.jsonl").exists()
+    logs = tmp_path / "streambench" / "lm_eval" / "hfx_streambench_diagnosis_offline"
+    assert (logs / "steps.jsonl").exists()
