@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "check_reliability": "hf_ext.evaluation.elo",
     "check_transitivity": "hf_ext.evaluation.elo",
     "battles_from_lm_eval": "hf_ext.evaluation.elo",
+    "run_stream": "hf_ext.evaluation.streambench",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -195,3 +195,16 @@ def test_memory_state_round_trips():
     assert restored.retrieve("key 3 text") == memory.retrieve("key 3 text")
     with pytest.raises(HFExtError, match="embedded with"):
         RetrievalMemory(embedder=HashingEmbedder(dim=64)).load_state_dict(memory.state_dict())
+
+
+def test_without_faiss_auto_falls_back_to_numpy(monkeypatch):
+    from hf_ext.evaluation.streambench import retrieval
+
+    monkeypatch.setattr(retrieval, "faiss_available", lambda: False)
+    assert retrieval.ExactIndex(8, backend="auto").backend == "numpy"
+    with pytest.raises(HFExtError, match="hf-ext\\[faiss\\]"):
+        retrieval.ExactIndex(8, backend="faiss")
+    memory = RetrievalMemory(top_k=1)  # the agents' default backend "auto"
+    memory.add("a b c", "first")
+    memory.add("x y z", "second")
+    assert memory.index.backend == "numpy" and memory.retrieve("x y") == ["second"]
