@@ -250,19 +250,31 @@ def main(argv=None) -> dict:
     parser.add_argument("--streams", nargs="+", default=list(STREAMS), choices=STREAMS)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument(
+        "--parts", nargs="+", default=["retrieval", "overhead", "miniature"],
+        choices=["retrieval", "overhead", "miniature"], help="measure only these (others kept from --out)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    report = {"settings": vars(args) | {"top_k": K, "window": K}}
-    report["retrieval"] = retrieval_timing(args)
-    report["agent_overhead"] = agent_overhead(args)
+    report = {}
+    if len(args.parts) < 3 and Path(args.out).exists():
+        report = json.loads(Path(args.out).read_text())  # keep the parts not measured this time
+    settings = report.setdefault("settings", {})
+    for part in args.parts:
+        settings[part] = vars(args) | {"top_k": K, "window": K}
+    if "retrieval" in args.parts:
+        report["retrieval"] = retrieval_timing(args)
+    if "overhead" in args.parts:
+        report["agent_overhead"] = agent_overhead(args)
     write(report, args.out)
-    report["miniature"] = miniature(args, report)
-    write(report, args.out)
+    if "miniature" in args.parts:
+        report["miniature"] = miniature(args, report)
+        write(report, args.out)
     print("\n| stream | agent | final accuracy (mean ± sd over seeds) |\n|---|---|---|")
-    for key, value in report["miniature"]["results"].items():
+    for key, value in report.get("miniature", {}).get("results", {}).items():
         stream, agent = key.split("/")
         print(f"| {stream} | {agent} | {value['accuracy_mean']:.3f} ± {value['accuracy_std']:.3f} |")
-    r = report["retrieval"]
+    r = report.get("retrieval", {"entries": 0, "numpy_query_ms": float("nan")})
     print(f"\nretrieval over {r['entries']} entries: numpy {r['numpy_query_ms']:.2f} ms/query"
           + (f", faiss {r['faiss_query_ms']:.2f} ms/query" if "faiss_query_ms" in r else ""))  # fmt: skip
     return report

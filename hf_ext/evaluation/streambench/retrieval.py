@@ -123,6 +123,7 @@ class ExactIndex:
         self.backend = "numpy" if self.backend == "auto" else self.backend
         self.dim = dim
         self._rows = np.zeros((0, dim), dtype=np.float32)
+        self._norms = np.zeros(0, dtype=np.float32)
         self._faiss = None
         if self.backend == "faiss":
             import faiss
@@ -138,6 +139,7 @@ class ExactIndex:
             self._faiss.add(rows)
         else:
             self._rows = np.concatenate([self._rows, rows]) if len(self._rows) else rows.copy()
+            self._norms = np.concatenate([self._norms, np.einsum("ij,ij->i", rows, rows)])
 
     def search(self, query: np.ndarray, k: int) -> list[int]:
         """Indices of the ``k`` nearest rows, nearest first (fewer when the index holds fewer)."""
@@ -148,6 +150,8 @@ class ExactIndex:
         if self._faiss is not None:
             _, found = self._faiss.search(query, k)
             return [int(i) for i in found[0] if i >= 0]
-        distances = ((self._rows - query) ** 2).sum(axis=1)
+        # ||x - q||^2 = ||x||^2 - 2 x.q + ||q||^2, in float64 so near-ties order as the exact distances do
+        distances = self._norms.astype(np.float64) - 2.0 * (self._rows @ query[0]).astype(np.float64)
+        distances += float(np.dot(query[0], query[0]))
         nearest = np.argpartition(distances, k - 1)[:k] if k < len(distances) else np.arange(len(distances))
         return [int(i) for i in sorted(nearest, key=lambda i: (distances[i], i))]
