@@ -138,6 +138,9 @@ def train_model(
         schedule.step()
         optimizer.zero_grad()
         losses.append(float(loss.detach()))
+        if len(losses) % 10 == 0:
+            recent = statistics.mean(losses[-10:])
+            print(f"  training step {len(losses)}/{steps}: loss {recent:.3f}", flush=True)
     model.eval()
     return (model, tokenizer), losses
 
