@@ -85,19 +85,18 @@ def copier_for(docs, **kwargs):
 
 @pytest.mark.parametrize("stream", ["multihop", "sql"])
 def test_copying_model_learns_with_self_stream_icl_and_not_zero_shot(stream):
-    docs = offline_docs(stream, n=210, seed=1)
-    accuracies = {}
-    for name in ("zeroshot", "self_stream_icl"):
-        result = run_stream(
-            docs, make_agent(name, [copier_for(docs)], AgentConfig(backend="numpy")), progress=False
-        )
-        first, last = np.mean(result.correct[:70]), np.mean(result.correct[-70:])
-        accuracies[name] = (first, last, result.accuracy)
-    zero_first, zero_last, zero = accuracies["zeroshot"]
-    icl_first, icl_last, icl = accuracies["self_stream_icl"]
-    assert abs(zero_last - zero_first) < 0.12 and 0.2 < zero < 0.4  # flat near p_correct = 0.3
-    assert icl_last > icl_first + 0.12  # rises as correct answers accumulate
-    assert icl_last > zero_last + 0.2 and icl > zero + 0.12
+    rises, accuracies = {"zeroshot": [], "self_stream_icl": []}, {"zeroshot": [], "self_stream_icl": []}
+    for data_seed in (0, 1, 2):  # averaged over three streams: one stream's thirds are noisy
+        docs = offline_docs(stream, n=210, seed=data_seed)
+        for name in rises:
+            agent = make_agent(name, [copier_for(docs)], AgentConfig(backend="numpy"))
+            result = run_stream(docs, agent, progress=False)
+            rises[name].append(np.mean(result.correct[-70:]) - np.mean(result.correct[:70]))
+            accuracies[name].append(result.accuracy)
+    assert abs(np.mean(rises["zeroshot"])) < 0.08  # flat near p_correct = 0.3
+    assert 0.2 < np.mean(accuracies["zeroshot"]) < 0.4
+    assert np.mean(rises["self_stream_icl"]) > 0.1  # rises as correct answers accumulate
+    assert np.mean(accuracies["self_stream_icl"]) > np.mean(accuracies["zeroshot"]) + 0.12
 
 
 def test_resume_mid_stream_gives_the_same_result(tmp_path):
