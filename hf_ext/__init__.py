@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "run_dfsdt": "hf_ext.agents.dfsdt",
     "evaluate_tool_agent": "hf_ext.agents.evaluate",
     "HFExtError": "hf_ext.errors",
+    "run_stream": "hf_ext.evaluation.streambench",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,4 +15,5 @@ COMMAND_MODULES = [
     "hf_ext.commands.elo",
     "hf_ext.commands.trees",
     "hf_ext.commands.formalize",
+    "hf_ext.commands.streambench",
 ]

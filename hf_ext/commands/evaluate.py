@@ -40,6 +40,10 @@ def lm_eval_argv(arguments: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from lm_eval.__main__ import cli_evaluate
 
+    from hf_ext.evaluation.streambench.lm_eval_registration import register_lm_eval_models
+
+    register_lm_eval_models()  # --model hfx-stream (StreamBench agents around any lm-eval model)
+
     saved_argv = sys.argv
     sys.argv = lm_eval_argv(args.extra)
     try:

@@ -30,6 +30,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("tree-preference", "hf_ext.quickstart.tree_preference:step"),
     ("lean-workbook", "hf_ext.quickstart.lean_workbook:step"),
     ("tool-world", "hf_ext.quickstart.tool_world:step"),
+    ("streambench", "hf_ext.quickstart.streambench:step"),
 ]
 
 

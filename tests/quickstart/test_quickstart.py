@@ -25,3 +25,17 @@ def test_tree_preference_step_mines_and_trains_from_its_own_trees(tmp_path):
     assert any("16 trees" in line and "step-wise pairs" in line for line in summary)
     assert (tmp_path / "tree-dpo-tiny" / "model.safetensors").exists()
     assert len(list((tmp_path / "tool-trees").glob("*.json"))) == 16
+
+
+@pytest.mark.slow
+def test_streambench_step_learns_with_memory_and_runs_lm_eval(tmp_path):
+    summary = run_quickstart(output_dir=tmp_path, only=["streambench"])
+    accuracy = {
+        name: float(re.search(rf"streambench: {name} .*accuracy (\d\.\d+)", "\n".join(summary)).group(1))
+        for name in ("zeroshot", "self_stream_icl")
+    }
+    assert accuracy["self_stream_icl"] > accuracy["zeroshot"] + 0.1
+    assert any("hfx-stream" in line for line in summary)
+    assert (tmp_path / "streambench" / "curves.png").exists()
+    logs = tmp_path / "streambench" / "lm_eval" / "hfx_streambench_diagnosis_offline"
+    assert (logs / "steps.jsonl").exists()
