@@ -1,4 +1,4 @@
-"""Multimodal parts: HVFA multi-scale document reading (:mod:`.hvfa`) and synthetic documents (:mod:`.documents`).
+"""Multimodal parts: HVFA multi-scale reading (:mod:`.hvfa`) and synthetic documents (:mod:`.documents`).
 
 Example:
     >>> from hf_ext.multimodal.hvfa.layout import num_visual_tokens

@@ -1,7 +1,8 @@
 """A tiny random-init HVFA model on an Idefics3 host, built offline, with its processor.
 
 Crops are 16x16 pixels, 4x4 patches of 4 pixels, pixel shuffle by 2: 4 image tokens per crop. The language
-model is a 2-layer Llama of width 64 over :func:`~hf_ext.testing.tiny_tokenizer` plus Idefics3's special tokens.
+model is a 2-layer Llama of width 64 over :func:`~hf_ext.testing.tiny_tokenizer` plus Idefics3's special
+tokens.
 
 Example:
     >>> from hf_ext.testing.hvfa import tiny_hvfa
@@ -52,7 +53,7 @@ def tiny_hvfa_tokenizer():
 
 
 def tiny_hvfa_config(tokenizer=None, **overrides: Any) -> HVFAConfig:
-    """The tiny :class:`HVFAConfig`; ``overrides`` set HVFA fields (``vision``/``text`` dicts update the towers)."""
+    """The tiny :class:`HVFAConfig`; ``overrides`` set HVFA fields (``vision``/``text`` update the towers)."""
     tokenizer = tokenizer or tiny_hvfa_tokenizer()
     vision = {**TINY_VISION, **overrides.pop("vision", {})}
     text = {**TINY_TEXT, "vocab_size": len(tokenizer), **overrides.pop("text", {})}

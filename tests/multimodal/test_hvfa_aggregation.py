@@ -114,7 +114,7 @@ def test_every_switch_trains_the_fusion(reduction, query_init):
 
 
 def test_stop_gradient_removes_exactly_the_target_path():
-    """grad(no stop) - grad(stop) w.r.t. the fine map is the target path's gradient, -2 (rebuilt - fine) / N."""
+    """grad(no stop) - grad(stop) on the fine map is the target path's gradient, -2 (rebuilt - fine) / N."""
     torch.manual_seed(0)
     module = HVFAAggregator(DIM, stop_gradient=True)
     coarse, fine = maps()

@@ -1,4 +1,4 @@
-"""HVFA on the Idefics3 host: processor and model agree on token counts; forward, generate, save and reload."""
+"""HVFA on Idefics3: processor and model agree on token counts; forward, generate, save and reload."""
 
 import pytest
 import torch

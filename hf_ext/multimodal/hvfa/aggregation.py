@@ -1,9 +1,9 @@
 """The HVFA module: pool a fine feature map into a coarse one, fuse, and reconstruct the fine map.
 
 Host-agnostic: it sees two spatial maps of features, ``coarse`` of shape ``(B, H, W, D)`` and ``fine`` of
-shape ``(B, 2H, 2W, D)`` (base cell ``(r, c)`` covers fine cells ``2r..2r+1 x 2c..2c+1``), and knows nothing of
-crops, processors or language models. A host (Idefics3 here, LLaVA-NeXT later) assembles its per-crop tokens
-into these maps and splits the result back.
+shape ``(B, 2H, 2W, D)`` (base cell ``(r, c)`` covers fine cells ``2r..2r+1 x 2c..2c+1``), and knows
+nothing of crops, processors or language models. A host (Idefics3 here, LLaVA-NeXT later) assembles its
+per-crop tokens into these maps and splits the result back.
 
 Per base cell (Park et al., NeurIPS 2024; the details marked (U) in the paper digest are choices, see
 docs/hvfa.md):
@@ -77,7 +77,8 @@ class HVFAAggregator(nn.Module):
     Args:
         dim: feature size of both maps.
         spatial_reduction: ``"max_pool"``, ``"linear"``, ``"cross_attentive"`` or ``"cross_local_attentive"``.
-        query_init: ``"max_pool"`` or ``"random"`` (learned queries tiled over the map, ``query_tile`` square).
+        query_init: ``"max_pool"`` or ``"random"`` (learned queries tiled over the map,
+            ``query_tile`` square).
         num_heads: attention heads (must divide ``dim``).
         local_radius: window of ``cross_local_attentive``, in coarse cells.
         stop_gradient: detach the reconstruction target.

@@ -29,7 +29,7 @@ Example:
     >>> HVFAConfig(spatial_reduction="avg_pool")
     Traceback (most recent call last):
     ...
-    hf_ext.errors.HFExtError: HVFAConfig.spatial_reduction must be one of ('max_pool', 'linear', 'cross_attentive', 'cross_local_attentive'), got 'avg_pool'
+    hf_ext.errors.HFExtError: HVFAConfig.spatial_reduction must be one of (...), got 'avg_pool'
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ An image is read at up to three scales (Park et al., NeurIPS 2024):
 
 :func:`crop_layout` lists the crops the vision encoder sees, in the order the processor stacks them;
 :func:`visual_token_layout` lists the crops whose tokens the language model reads, in prompt order. The
-processor writes one block of ``tokens_per_crop`` image tokens per entry of :func:`visual_token_layout` and the
-model emits one block of features per entry of the same list, so the two cannot disagree.
+processor writes one block of ``tokens_per_crop`` image tokens per entry of :func:`visual_token_layout` and
+the model emits one block of features per entry of the same list, so the two cannot disagree.
 
 Example:
     >>> select_grid(height=1100, width=850, crop_size=384, max_crops=9)

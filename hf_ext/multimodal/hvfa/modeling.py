@@ -15,7 +15,7 @@ Inputs beyond the host's: ``image_grids``, a ``(batch, max_images, 2)`` tensor o
 Example:
     >>> from hf_ext.testing.hvfa import tiny_hvfa  # doctest: +SKIP
     >>> model, processor = tiny_hvfa()  # doctest: +SKIP
-    >>> inputs = processor(text=["<image>What is the total?"], images=[[page]], return_tensors="pt")  # doctest: +SKIP
+    >>> inputs = processor(text=["<image>Total?"], images=[[page]], return_tensors="pt")  # doctest: +SKIP
     >>> model.generate(**inputs, max_new_tokens=8)  # doctest: +SKIP
 """
 

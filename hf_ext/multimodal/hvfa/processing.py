@@ -1,4 +1,4 @@
-"""``HVFAProcessor``: pages -> the crop pyramid and a prompt with exactly as many image tokens as the model emits.
+"""``HVFAProcessor``: pages -> the crop pyramid, and a prompt with as many image tokens as the model emits.
 
 For each image it picks the base grid (:func:`~hf_ext.multimodal.hvfa.layout.select_grid`), cuts the
 global view, the ``n_h x n_w`` base crops and the ``2n_h x 2n_w`` fine crops (SigLIP normalisation, mean and
@@ -219,7 +219,8 @@ class HVFAProcessor:
             pieces = sample_text.split(IMAGE_TOKEN)
             if len(pieces) - 1 != len(sample_images):
                 raise HFExtError(
-                    f"text {index} holds {len(pieces) - 1} {IMAGE_TOKEN} tokens but {len(sample_images)} images"
+                    f"text {index} holds {len(pieces) - 1} {IMAGE_TOKEN} tokens but "
+                    f"{len(sample_images)} images"
                 )
             sample_crops, sample_grids, prompt = [], [], pieces[0]
             for image, piece in zip(sample_images, pieces[1:], strict=True):
@@ -247,7 +248,8 @@ class HVFAProcessor:
             found = sum(1 for token in ids if token == self.image_token_id)
             if found != expected[index]:
                 raise HFExtError(
-                    f"text {index}: {found} image tokens after tokenization, the images need {expected[index]} "
+                    f"text {index}: {found} image tokens after tokenization, the images need "
+                    f"{expected[index]} "
                     f"(truncation cut them? raise max_length)"
                 )
         data = dict(encoding)
@@ -271,7 +273,7 @@ class HVFAProcessor:
     def apply_chat_template(
         self, conversation, add_generation_prompt: bool = False, tokenize: bool = False, **kwargs
     ):
-        """Render messages whose content may be a list of ``{"type": "image"}`` / ``{"type": "text"}`` parts."""
+        """Render messages whose content may list ``{"type": "image"}`` and ``{"type": "text"}`` parts."""
         batched = bool(conversation) and isinstance(conversation[0], (list, tuple))
         conversations = conversation if batched else [conversation]
         rendered = []
