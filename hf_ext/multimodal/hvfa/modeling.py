@@ -79,6 +79,7 @@ class HVFAModel(Idefics3Model):
     def __init__(self, config: HVFAConfig):
         super().__init__(config)
         self.aggregates = config.hvfa_scales == 3 and config.multiscale_mode == "aggregate"
+        self.last_reconstruction_loss = None
         if self.aggregates:
             self.aggregator = HVFAAggregator(
                 config.text_config.hidden_size,
@@ -164,6 +165,8 @@ class HVFAModel(Idefics3Model):
                 torch.cat(sample_tokens) if sample_tokens else features.new_zeros(0, features.shape[-1])
             )
         loss = torch.stack(losses).mean() if losses else features.new_zeros(())
+        # Kept for trainers whose forward does not return the image outputs (TRL's fused LM head).
+        self.last_reconstruction_loss = loss
         return HVFAImageOutput(last_hidden_state=features, pooler_output=per_sample, reconstruction_loss=loss)
 
     def forward(self, *args, pixel_values=None, pixel_attention_mask=None, image_grids=None, **kwargs):

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from transformers import AutoTokenizer, BatchFeature
+from transformers import AutoTokenizer, BatchFeature, ProcessorMixin
 
 from hf_ext.errors import HFExtError
 from hf_ext.multimodal.hvfa.layout import (
@@ -73,7 +73,7 @@ def _as_rgb(image: Any) -> Image.Image:
     raise HFExtError(f"images must be PIL images or HxW(xC) uint8 arrays, got {type(image).__name__}")
 
 
-class HVFAProcessor:
+class HVFAProcessor(ProcessorMixin):
     """Tokenizer + crop pyramid for :class:`~hf_ext.multimodal.hvfa.modeling.HVFAForConditionalGeneration`.
 
     Args:
@@ -204,6 +204,8 @@ class HVFAProcessor:
         max_length: int | None = None,
         return_tensors: str | None = None,
         add_special_tokens: bool = True,
+        padding_side: str | None = None,
+        pad_to_multiple_of: int | None = None,
         **unused: Any,
     ) -> BatchFeature:
         texts = [text] if isinstance(text, str) else (list(text) if text is not None else None)
@@ -243,6 +245,8 @@ class HVFAProcessor:
             truncation=truncation,
             max_length=max_length,
             add_special_tokens=add_special_tokens,
+            pad_to_multiple_of=pad_to_multiple_of,
+            **({"padding_side": padding_side} if padding_side else {}),
         )
         for index, ids in enumerate(encoding["input_ids"]):
             found = sum(1 for token in ids if token == self.image_token_id)
@@ -271,33 +275,61 @@ class HVFAProcessor:
     # ---- tokenizer passthrough and chat template ---------------------------------------------------------
 
     def apply_chat_template(
-        self, conversation, add_generation_prompt: bool = False, tokenize: bool = False, **kwargs
+        self,
+        conversation,
+        chat_template: str | None = None,
+        add_generation_prompt: bool = False,
+        tokenize: bool = False,
+        return_dict: bool = False,
+        return_tensors: str | None = None,
+        processor_kwargs: dict | None = None,
+        **kwargs,
     ):
-        """Render messages whose content may list ``{"type": "image"}`` and ``{"type": "text"}`` parts."""
+        """Render messages whose content may list ``{"type": "image"}`` and ``{"type": "text"}`` parts.
+
+        Image parts become ``<image>``; with ``tokenize=True`` the images carried by the parts
+        (``{"type": "image", "image": <PIL image>}``, as TRL writes them) are processed too.
+        """
+        if kwargs.pop("return_assistant_tokens_mask", False):
+            raise HFExtError("HVFAProcessor does not build assistant masks; use prompt-completion data")
+        kwargs.pop("tools", None)
         batched = bool(conversation) and isinstance(conversation[0], (list, tuple))
         conversations = conversation if batched else [conversation]
-        rendered = []
+        rendered, images = [], []
         for messages in conversations:
-            flat = []
+            flat, sample_images = [], []
             for message in messages:
                 content = message["content"]
                 if isinstance(content, list):
-                    content = "".join(
-                        IMAGE_TOKEN if part.get("type") == "image" else part.get("text", "")
-                        for part in content
-                    )
+                    parts = []
+                    for part in content:
+                        if part.get("type") == "image":
+                            parts.append(IMAGE_TOKEN)
+                            if part.get("image") is not None:
+                                sample_images.append(part["image"])
+                        else:
+                            parts.append(part.get("text", ""))
+                    content = "".join(parts)
                 flat.append({**message, "content": content})
+            images.append(sample_images)
             rendered.append(
                 self.tokenizer.apply_chat_template(
                     flat,
                     tokenize=False,
                     add_generation_prompt=add_generation_prompt,
-                    chat_template=self.chat_template,
+                    chat_template=chat_template or self.chat_template,
+                    **kwargs,
                 )
             )
-        if tokenize:
-            raise HFExtError("HVFAProcessor.apply_chat_template renders text only; call the processor on it")
-        return rendered if batched else rendered[0]
+        if not tokenize:
+            return rendered if batched else rendered[0]
+        encoding = self(
+            images=images if any(images) else None,
+            text=rendered,
+            return_tensors=return_tensors,
+            **{"add_special_tokens": False, **(processor_kwargs or {})},
+        )
+        return encoding if return_dict else encoding["input_ids"]
 
     def batch_decode(self, *args, **kwargs):
         return self.tokenizer.batch_decode(*args, **kwargs)
