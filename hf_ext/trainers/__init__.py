@@ -50,3 +50,10 @@ register_trainer(
     needs_reward_funcs=True,
     description="TRL's GRPO trained on the CVaR tail of its rewards (RA-RLHF soft-risk schedule)",
 )
+register_trainer(
+    "hvfa-sft",
+    "hf_ext.trainers.hvfa_sft_trainer:HVFASFTTrainer",
+    "hf_ext.trainers.hvfa_sft_config:HVFASFTConfig",
+    model_kind="image-text-to-text",
+    description="SFT of HVFA document readers with the reconstruction loss (Park et al., NeurIPS 2024)",
+)

@@ -93,6 +93,13 @@ def load_recipe_model(entry: Entry, model_args, trust_remote_code: bool = False)
         "trust_remote_code": trust_remote_code,
         "attn_implementation": model_args.attn_implementation,
     }
+    if entry.option("model_kind", "causal-lm") == "image-text-to-text":  # a processor instead of a tokenizer
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(
+            path, revision=model_args.model_revision, trust_remote_code=trust_remote_code
+        )
+        return AutoModelForImageTextToText.from_pretrained(path, **load_kwargs), processor
     tokenizer = AutoTokenizer.from_pretrained(
         path, revision=model_args.model_revision, trust_remote_code=trust_remote_code
     )

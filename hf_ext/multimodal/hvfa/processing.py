@@ -246,15 +246,15 @@ class HVFAProcessor(ProcessorMixin):
             max_length=max_length,
             add_special_tokens=add_special_tokens,
             pad_to_multiple_of=pad_to_multiple_of,
+            return_tensors=return_tensors,
             **({"padding_side": padding_side} if padding_side else {}),
         )
         for index, ids in enumerate(encoding["input_ids"]):
-            found = sum(1 for token in ids if token == self.image_token_id)
+            found = int((np.asarray(ids) == self.image_token_id).sum())
             if found != expected[index]:
                 raise HFExtError(
                     f"text {index}: {found} image tokens after tokenization, the images need "
-                    f"{expected[index]} "
-                    f"(truncation cut them? raise max_length)"
+                    f"{expected[index]} (truncation cut them? raise max_length)"
                 )
         data = dict(encoding)
         if any(grids):
@@ -268,8 +268,9 @@ class HVFAProcessor(ProcessorMixin):
                     pixel_values[index, : len(sample_crops)] = sample_crops
                     image_grids[index, : len(sample_grids)] = np.asarray(sample_grids, dtype=np.int64)
             data["pixel_values"], data["image_grids"] = pixel_values, image_grids
-        if return_tensors == "pt":
-            data = {key: torch.as_tensor(np.asarray(value)) for key, value in data.items()}
+            if return_tensors == "pt":
+                data["pixel_values"] = torch.from_numpy(pixel_values)
+                data["image_grids"] = torch.from_numpy(image_grids)
         return BatchFeature(data=data, tensor_type=None)
 
     # ---- tokenizer passthrough and chat template ---------------------------------------------------------
