@@ -26,6 +26,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("cvar-ppo", "hf_ext.quickstart.cvar_ppo:step"),
     ("slimgpt", "hf_ext.quickstart.slimgpt:step"),
     ("elo", "hf_ext.quickstart.elo:step"),
+    ("hvfa", "hf_ext.quickstart.hvfa:step"),
 ]
 
 
