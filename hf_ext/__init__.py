@@ -45,6 +45,14 @@ _EXPORTS: dict[str, str] = {
     "check_reliability": "hf_ext.evaluation.elo",
     "check_transitivity": "hf_ext.evaluation.elo",
     "battles_from_lm_eval": "hf_ext.evaluation.elo",
+    "HVFAConfig": "hf_ext.multimodal.hvfa.configuration",
+    "HVFAForConditionalGeneration": "hf_ext.multimodal.hvfa.modeling",
+    "HVFAProcessor": "hf_ext.multimodal.hvfa.processing",
+    "HVFASFTConfig": "hf_ext.trainers.hvfa_sft_config",
+    "HVFASFTTrainer": "hf_ext.trainers.hvfa_sft_trainer",
+    "render_page": "hf_ext.multimodal.documents.renderer",
+    "rtpp_map": "hf_ext.multimodal.documents.rtpp",
+    "anls": "hf_ext.evaluation.anls",
 }
 
 __all__ = sorted(_EXPORTS)
