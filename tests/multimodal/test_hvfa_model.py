@@ -110,3 +110,23 @@ def test_mistakes_are_named():
     inputs = processor(text=["<image>hi"], images=[[page(30, 30)]], return_tensors="pt")
     with pytest.raises(HFExtError, match="image_grids is required"):
         model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"])
+
+
+@pytest.mark.parametrize(
+    "first_import",
+    ["import hf_ext; from transformers import AutoModelForImageTextToText",
+     "from hf_ext.multimodal.hvfa.modeling import HVFAForConditionalGeneration"],
+)  # fmt: skip
+def test_auto_classes_know_hvfa_whatever_is_imported_first(first_import):
+    import subprocess
+    import sys
+
+    code = (
+        f"{first_import}\n"
+        "from transformers import AutoConfig, AutoModelForImageTextToText\n"
+        "from transformers.models.auto.processing_auto import PROCESSOR_MAPPING\n"
+        "c = type(AutoConfig.for_model('hfx_hvfa_idefics3'))\n"
+        "print(AutoModelForImageTextToText._model_mapping[c].__name__, PROCESSOR_MAPPING[c].__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["HVFAForConditionalGeneration", "HVFAProcessor"]
