@@ -130,3 +130,17 @@ def test_auto_classes_know_hvfa_whatever_is_imported_first(first_import):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["HVFAForConditionalGeneration", "HVFAProcessor"]
+
+
+def test_chat_template_renders_image_parts_and_tokenizes_with_the_images():
+    _, processor = cached_tiny_hvfa()
+    image = page(40, 60)
+    messages = [
+        {"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "Total?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "45.20"}]},
+    ]
+    text = processor.apply_chat_template(messages)
+    assert text.startswith("<|user|><image>Total?</s>") and "45.20" in text
+    batch = processor.apply_chat_template([messages], tokenize=True, return_dict=True, return_tensors="pt")
+    tokens = int((batch["input_ids"] == processor.image_token_id).sum())
+    assert tokens == processor.num_image_tokens(image) and batch["pixel_values"].shape[0] == 1
