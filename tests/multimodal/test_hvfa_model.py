@@ -112,6 +112,7 @@ def test_mistakes_are_named():
         model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"])
 
 
+@pytest.mark.slow  # two fresh interpreters importing torch and transformers
 @pytest.mark.parametrize(
     "first_import",
     ["import hf_ext; from transformers import AutoModelForImageTextToText",
