@@ -61,33 +61,34 @@ class PrefillTimer:
 
 
 def speed(repeats: int) -> list[dict]:
+    """Round-robin over the modes inside every repeat, so a shared machine's load hits all modes alike."""
+    built = {mode: tiny_hvfa(**SPEED_MODEL, **switches, max_crops=9) for mode, switches in MODES.items()}
+    timers = {mode: PrefillTimer(model.model.text_model) for mode, (model, _) in built.items()}
+    crop = next(iter(built.values()))[0].config.crop_size
     rows = []
-    for mode, switches in MODES.items():
-        model, processor = tiny_hvfa(**SPEED_MODEL, **switches, max_crops=9)
-        timer = PrefillTimer(model.model.text_model)
-        crop = model.config.crop_size
-        for name, height, width in PAGES:
-            image = render_page(0, name if name != "letter" else "letter").image.resize(
-                (width * crop // 512, height * crop // 512)
-            )
-            inputs = processor(text=["<image>What is the total?"], images=[[image]], return_tensors="pt")
-            visual = int((inputs["input_ids"] == processor.image_token_id).sum())
-            totals = []
-            with torch.no_grad():
-                model(**inputs)  # warm-up
-                timer.seconds.clear()
-                for _ in range(repeats):
+    for name, height, width in PAGES:
+        image = render_page(0, name).image.resize((width * crop // 512, height * crop // 512))
+        inputs = {mode: processor(text=["<image>What is the total?"], images=[[image]], return_tensors="pt")
+                  for mode, (_, processor) in built.items()}  # fmt: skip
+        totals: dict[str, list[float]] = {mode: [] for mode in MODES}
+        with torch.no_grad():
+            for mode, (model, _) in built.items():
+                model(**inputs[mode])  # warm-up
+                timers[mode].seconds.clear()
+            for _ in range(repeats):
+                for mode, (model, _) in built.items():
                     start = time.perf_counter()
-                    model(**inputs)
-                    totals.append(time.perf_counter() - start)
-            grid = select_grid(image.height, image.width, crop, 9)
+                    model(**inputs[mode])
+                    totals[mode].append(time.perf_counter() - start)
+        grid = select_grid(image.height, image.width, crop, 9)
+        for mode, (_, processor) in built.items():
+            median = statistics.median(totals[mode])
             rows.append({
-                "mode": mode, "page": name, "pixels": [width * crop // 512, height * crop // 512],
-                "grid": list(grid), "visual_tokens": visual,
-                "prompt_tokens": int(inputs["input_ids"].shape[1]),
-                "prefill_ms": 1000 * statistics.median(timer.seconds),
-                "forward_ms": 1000 * statistics.median(totals),
-                "images_per_second": 1 / statistics.median(totals),
+                "mode": mode, "page": name, "pixels": [image.width, image.height], "grid": list(grid),
+                "visual_tokens": int((inputs[mode]["input_ids"] == processor.image_token_id).sum()),
+                "prompt_tokens": int(inputs[mode]["input_ids"].shape[1]),
+                "prefill_ms": 1000 * statistics.median(timers[mode].seconds), "forward_ms": 1000 * median,
+                "images_per_second": 1 / median,
             })  # fmt: skip
     return rows
 
@@ -178,9 +179,14 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> dict:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--max-words", type=int, default=8)
     parser.add_argument("--skip-miniature", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true", help="keep the speed rows of the results file")
     options = parser.parse_args(argv)
     torch.set_num_threads(1)
-    result: dict = {"settings": vars(options), "speed": speed(options.repeats)}
+    previous = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
+    result: dict = {**previous, "settings": {**previous.get("settings", {}), **vars(options)}}
+    result["speed"] = (
+        previous["speed"] if options.skip_speed and "speed" in previous else speed(options.repeats)
+    )
     print("| page | mode | grid | visual tokens | prefill (ms) | forward (ms) | images/s |")
     print("|---|---|---|---|---|---|---|")
     for row in sorted(result["speed"], key=lambda r: [p[0] for p in PAGES].index(r["page"])):
