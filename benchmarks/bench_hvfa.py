@@ -180,10 +180,13 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> dict:
     parser.add_argument("--max-words", type=int, default=8)
     parser.add_argument("--skip-miniature", action="store_true")
     parser.add_argument("--skip-speed", action="store_true", help="keep the speed rows of the results file")
+    parser.add_argument("--out", type=Path, default=None, help=f"results file (default {RESULTS})")
     options = parser.parse_args(argv)
+    results = options.out or results
     torch.set_num_threads(1)
     previous = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
-    result: dict = {**previous, "settings": {**previous.get("settings", {}), **vars(options)}}
+    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()}
+    result: dict = {**previous, "settings": {**previous.get("settings", {}), **settings}}
     result["speed"] = (
         previous["speed"] if options.skip_speed and "speed" in previous else speed(options.repeats)
     )
@@ -197,7 +200,9 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> dict:
     if not options.skip_miniature:
         rows = miniature(options.seeds, options.steps, options.train_pages, options.heldout_pages,
                          options.batch, options.max_words)  # fmt: skip
-        result["miniature"] = {"runs": rows, "summary": summarise(rows)}
+        settings = {key: getattr(options, key) for key in ("seeds", "steps", "train_pages", "heldout_pages",
+                                                             "batch", "max_words")}  # fmt: skip
+        result["miniature"] = {"settings": settings, "runs": rows, "summary": summarise(rows)}
         print("\n| mode | held-out answer NLL | exact match | train time (s) |\n|---|---|---|---|")
         for mode, stats in result["miniature"]["summary"].items():
             print(f"| {mode} | {stats['heldout_nll'][0]:.3f} ± {stats['heldout_nll'][1]:.3f} "
