@@ -185,11 +185,9 @@ def main(argv: list[str] | None = None, results: Path = RESULTS) -> dict:
     results = options.out or results
     torch.set_num_threads(1)
     previous = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
-    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(options).items()}
-    result: dict = {**previous, "settings": {**previous.get("settings", {}), **settings}}
-    result["speed"] = (
-        previous["speed"] if options.skip_speed and "speed" in previous else speed(options.repeats)
-    )
+    result: dict = dict(previous)
+    if not (options.skip_speed and "speed" in previous):
+        result["speed"], result["speed_settings"] = speed(options.repeats), {"repeats": options.repeats}
     print("| page | mode | grid | visual tokens | prefill (ms) | forward (ms) | images/s |")
     print("|---|---|---|---|---|---|---|")
     for row in sorted(result["speed"], key=lambda r: [p[0] for p in PAGES].index(r["page"])):
