@@ -56,6 +56,14 @@ _EXPORTS: dict[str, str] = {
     "evaluate_tool_agent": "hf_ext.agents.evaluate",
     "HFExtError": "hf_ext.errors",
     "run_stream": "hf_ext.evaluation.streambench",
+    "HVFAConfig": "hf_ext.multimodal.hvfa.configuration",
+    "HVFAForConditionalGeneration": "hf_ext.multimodal.hvfa.modeling",
+    "HVFAProcessor": "hf_ext.multimodal.hvfa.processing",
+    "HVFASFTConfig": "hf_ext.trainers.hvfa_sft_config",
+    "HVFASFTTrainer": "hf_ext.trainers.hvfa_sft_trainer",
+    "render_page": "hf_ext.multimodal.documents.renderer",
+    "rtpp_map": "hf_ext.multimodal.documents.rtpp",
+    "anls": "hf_ext.evaluation.anls",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -35,6 +35,24 @@ def register_slim_classes() -> None:
             AutoModelForCausalLM.register(config_class, model_class)
 
 
+# Every part's registration function ("module:function"), run at the same moment; hf-ext parts append here.
+REGISTRATIONS = [
+    "hf_ext.pruning.auto_registration:register_slim_classes",
+    "hf_ext.multimodal.hvfa.auto_registration:register_hvfa_classes",
+]
+
+
+def register_all() -> None:
+    """Run every function of :data:`REGISTRATIONS`; one whose module is still importing registers later."""
+    from hf_ext.utils import import_object
+
+    for target in REGISTRATIONS:
+        try:
+            import_object(target)()
+        except ImportError:  # hf_ext's modeling file is itself importing (circular); it registers when done
+            pass
+
+
 class _RegisterAfterLoading(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds the trigger module with the normal finders and registers the classes after it has executed."""
 
@@ -57,10 +75,7 @@ class _RegisterAfterLoading(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module) -> None:
         self._wrapped_loader.exec_module(module)
         uninstall()
-        try:
-            register_slim_classes()
-        except ImportError:  # hf_ext's modeling file is itself importing (circular); it registers when done
-            pass
+        register_all()
 
 
 _HOOK = _RegisterAfterLoading()
@@ -74,6 +89,6 @@ def uninstall() -> None:
 def register_when_transformers_loads() -> None:
     """Register now if transformers' Auto models are already imported, otherwise right after they are."""
     if TRIGGER_MODULE in sys.modules:
-        register_slim_classes()
+        register_all()
     elif _HOOK not in sys.meta_path:
         sys.meta_path.insert(0, _HOOK)

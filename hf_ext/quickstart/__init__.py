@@ -31,6 +31,7 @@ QUICKSTART_STEPS: list[tuple[str, str]] = [
     ("lean-workbook", "hf_ext.quickstart.lean_workbook:step"),
     ("tool-world", "hf_ext.quickstart.tool_world:step"),
     ("streambench", "hf_ext.quickstart.streambench:step"),
+    ("hvfa", "hf_ext.quickstart.hvfa:step"),
 ]
 
 

@@ -47,7 +47,7 @@ def _lm_eval_run(workdir: Path, out: Path) -> str:
     from lm_eval.tasks import TaskManager
 
     from hf_ext.evaluation.streambench.lm_eval_registration import register_lm_eval_models
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
     from hf_ext.testing import save_tiny_causal_lm
 
     register_lm_eval_models()

@@ -10,6 +10,8 @@ Production code resolves these names through :mod:`hf_ext.names`, which imports 
 ``hf-ext-testing:reference-lm``                    the trained :func:`~hf_ext.testing.reference_lm`
 ``hf-ext-testing:preferences[-conversational]``    :func:`~hf_ext.testing.preference_dataset`
 ``hf-ext-testing:prompts[-conversational]``        :func:`~hf_ext.testing.prompt_dataset`
+``hf-ext-testing:tiny-hvfa``                       :func:`~hf_ext.testing.hvfa.tiny_hvfa` (model + processor)
+``hf-ext-testing:synthdoc-rtpp`` (``-qa``)         32 synthetic pages as RTPP (or QA) prompt-completion rows
 =================================================  ==========================================================
 
 Example:
@@ -40,7 +42,26 @@ TESTING_DATASETS: dict[str, Callable[[], Dataset]] = {
     "prompts": lambda: prompt_dataset(32),
     "prompts-conversational": lambda: prompt_dataset(32, conversational=True),
 }
-TESTING_MODELS = [f"tiny-{arch}" for arch in TINY_ARCHITECTURES] + ["reference-lm"]
+TESTING_MODELS = [f"tiny-{arch}" for arch in TINY_ARCHITECTURES] + ["reference-lm", "tiny-hvfa"]
+
+
+def _synthdoc(task: str) -> Dataset:
+    """32 small synthetic pages as prompt-completion rows with one image (RTPP or DocVQA-style QA)."""
+    from hf_ext.multimodal.documents import (
+        synthetic_pages,
+        synthetic_qa,
+        synthetic_rtpp,
+        to_prompt_completion,
+    )
+
+    pages = synthetic_pages(32, seed=0, scale=0.3)
+    if task == "qa":
+        return to_prompt_completion(synthetic_qa(pages), prompt_column="question", target_column="answer")
+    return to_prompt_completion(synthetic_rtpp(pages, max_target_words=24))
+
+
+TESTING_DATASETS["synthdoc-rtpp"] = lambda: _synthdoc("rtpp")
+TESTING_DATASETS["synthdoc-qa"] = lambda: _synthdoc("qa")
 
 
 def is_testing_name(name: str | None) -> bool:
@@ -56,6 +77,8 @@ def resolve_model_name(name: str) -> str:
         from hf_ext.testing.reference import reference_lm_path
 
         return str(reference_lm_path())
+    if short == "tiny-hvfa":
+        return _saved_tiny_hvfa()
     if short.removeprefix("tiny-") not in TINY_ARCHITECTURES or not short.startswith("tiny-"):
         raise unknown_name_error("testing model", name, [PREFIX + choice for choice in TESTING_MODELS])
     target = cache_dir() / "testing-models" / short
@@ -63,6 +86,17 @@ def resolve_model_name(name: str) -> str:
     with FileLock(str(target) + ".lock"):
         if not (target / "config.json").exists():
             save_tiny_causal_lm(target, short.removeprefix("tiny-"))
+    return str(target)
+
+
+def _saved_tiny_hvfa() -> str:
+    from hf_ext.testing.hvfa import save_tiny_hvfa
+
+    target = cache_dir() / "testing-models" / "tiny-hvfa"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not (target / "config.json").exists():
+            save_tiny_hvfa(target)
     return str(target)
 
 

@@ -57,4 +57,9 @@ register_trainer(
     "hf_ext.trainers.tree_preference_config:TreePreferenceConfig",
     dataset_loader="hf_ext.trainers.tree_preference_trainer:load_tree_recipe_dataset",
     description="DPO on step-wise pairs mined from tool-use inference trees (TP-LLaMA, arXiv 2406.07115)",
+    "hvfa-sft",
+    "hf_ext.trainers.hvfa_sft_trainer:HVFASFTTrainer",
+    "hf_ext.trainers.hvfa_sft_config:HVFASFTConfig",
+    model_kind="image-text-to-text",
+    description="SFT of HVFA document readers with the reconstruction loss (Park et al., NeurIPS 2024)",
 )

@@ -164,6 +164,13 @@ def load_recipe_model(entry: Entry, model_args, trust_remote_code: bool = False)
         "attn_implementation": model_args.attn_implementation,
     }
     with explain_load_errors(path, "model_name_or_path"):
+        if entry.option("model_kind", "causal-lm") == "image-text-to-text":  # a processor, not a tokenizer
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+
+            processor = AutoProcessor.from_pretrained(
+                path, revision=model_args.model_revision, trust_remote_code=trust_remote_code
+            )
+            return AutoModelForImageTextToText.from_pretrained(path, **load_kwargs), processor
         tokenizer = AutoTokenizer.from_pretrained(
             path, revision=model_args.model_revision, trust_remote_code=trust_remote_code
         )

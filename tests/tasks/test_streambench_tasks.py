@@ -8,7 +8,7 @@ import pytest
 from hf_ext.errors import HFExtError
 from hf_ext.evaluation.streambench import hub, offline_docs
 from hf_ext.evaluation.streambench.benches import bench_of
-from hf_ext.registry import tasks_path
+from hf_ext.task_files import tasks_path
 from hf_ext.testing.streambench import ScriptedCopier
 
 lm_eval = pytest.importorskip("lm_eval")
