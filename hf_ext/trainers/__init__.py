@@ -57,6 +57,8 @@ register_trainer(
     "hf_ext.trainers.tree_preference_config:TreePreferenceConfig",
     dataset_loader="hf_ext.trainers.tree_preference_trainer:load_tree_recipe_dataset",
     description="DPO on step-wise pairs mined from tool-use inference trees (TP-LLaMA, arXiv 2406.07115)",
+)
+register_trainer(
     "hvfa-sft",
     "hf_ext.trainers.hvfa_sft_trainer:HVFASFTTrainer",
     "hf_ext.trainers.hvfa_sft_config:HVFASFTConfig",
