@@ -30,14 +30,18 @@ def run(babi: Path, stories: int, tasks: list[str], seed: int = 0) -> dict:
     results = {}
     for task in tqdm(tasks, desc="bAbI fidelity", leave=False):
         original = read_babi_task(babi, task, "test")[:stories]
-        generated = [simulate_story(task, random.Random(f"fidelity/{seed}/{task}/{i}")) for i in range(stories)]
+        generated = [
+            simulate_story(task, random.Random(f"fidelity/{seed}/{task}/{i}")) for i in range(stories)
+        ]
         results[task] = compare_task(task, generated, original)
     return results
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--babi", type=Path, default=DEFAULT_BABI, help="folder of the bAbI qa*_test.txt files")
+    parser.add_argument(
+        "--babi", type=Path, default=DEFAULT_BABI, help="folder of the bAbI qa*_test.txt files"
+    )
     parser.add_argument("--stories", type=int, default=1000, help="questions per task, each source")
     parser.add_argument("--tasks", default=",".join(TASK_NAMES))
     parser.add_argument("--seed", type=int, default=0)
@@ -45,7 +49,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     results = run(args.babi, args.stories, args.tasks.split(","), args.seed)
     table = markdown_table(results)
-    failed = {task: [name for name, check in r["checks"].items() if not check["passed"]] for task, r in results.items()}
+    failed = {
+        task: [name for name, check in r["checks"].items() if not check["passed"]]
+        for task, r in results.items()
+    }
     payload = {
         "stories_per_task": args.stories,
         "seed": args.seed,

@@ -145,7 +145,8 @@ def task_statistics(task: str, samples: Sequence[Story], majority: str | None = 
     forms = Counter(question_form(s.question) for s in samples)
     positions = [min(s.supporting) / max(1, len(s.facts) - 1) for s in samples if s.supporting]
     last_mention = sum(
-        canonical_answer(last_mention_answer(" ".join(s.facts), s.question, task)) == canonical_answer(s.answer)
+        canonical_answer(last_mention_answer(" ".join(s.facts), s.question, task))
+        == canonical_answer(s.answer)
         for s in samples
     )
     heuristics = {"last_mention": last_mention / count, "majority": answers[majority] / count}
@@ -182,8 +183,12 @@ def compare_statistics(generated: dict[str, Any], original: dict[str, Any]) -> d
     checks["mean_facts"] = {"ratio": ratio, "passed": abs(ratio - 1) <= FACTS_RELATIVE_TOLERANCE}
     gap = abs(generated["first_support"] - original["first_support"])
     checks["first_support"] = {"gap": gap, "passed": gap <= FIRST_SUPPORT_TOLERANCE}
-    missing = sorted(f for f, share in original["forms"].items() if share >= FORM_PRESENT and f not in generated["forms"])
-    extra = sorted(f for f, share in generated["forms"].items() if share >= FORM_PRESENT and f not in original["forms"])
+    missing = sorted(
+        f for f, share in original["forms"].items() if share >= FORM_PRESENT and f not in generated["forms"]
+    )
+    extra = sorted(
+        f for f, share in generated["forms"].items() if share >= FORM_PRESENT and f not in original["forms"]
+    )
     checks["forms"] = {"missing": missing, "extra": extra, "passed": not missing and not extra}
     for name, value in original["heuristics"].items():
         gap = abs(generated["heuristics"][name] - value)
@@ -211,8 +216,10 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
     ]
     for task, result in results.items():
         ours, theirs, checks = result["generated"], result["original"], result["checks"]
-        forms = "ok" if checks["forms"]["passed"] else "missing/extra: " + ", ".join(
-            checks["forms"]["missing"] + checks["forms"]["extra"]
+        forms = (
+            "ok"
+            if checks["forms"]["passed"]
+            else "missing/extra: " + ", ".join(checks["forms"]["missing"] + checks["forms"]["extra"])
         )
         row = [
             task,

@@ -297,72 +297,96 @@ def negation(rng: random.Random) -> Story:
     return Story(facts, f"Is {actor} in the {asked}?", "yes" if asked == rooms[0] else "no", [index])
 
 
+BLOCKS = (1, 2, 3, 4, 5)  # qa10-qa13 stories: 1-5 blocks of two facts before the question, as the original
+RECENT_FACTS = 5  # qa10 asks about someone whose latest statement is among the last five, as the original
+
+
+def _recent(rng: random.Random, count: int, weights: tuple[float, ...]) -> int:
+    """An index into ``count`` items counted from the end (0 = the last), drawn with ``weights``."""
+    usable = weights[:count]
+    return rng.choices(range(len(usable)), usable)[0]
+
+
 def indefinite(rng: random.Random) -> Story:
-    """qa10: yes/no/maybe, where "either ... or ..." makes both rooms a maybe."""
-    facts, knowledge = _location_statements(rng, TIME_ACTORS, TIME_PLACES, negation=False)
-    knowledge = {actor: known for actor, known in knowledge.items() if known[0] != "not"}
-    if not knowledge:
-        raise NoQuestion
-    actor = rng.choice(sorted(knowledge))
-    kind, rooms, index = knowledge[actor]
-    asked = rng.choice(rooms) if rng.random() < 0.6 else rng.choice(TIME_PLACES)
+    """qa10: moves, "is in" and "is either in ... or ..." statements (no negations, as the original);
+    yes/no/maybe, where "either ... or ..." makes both places a maybe."""
+    facts: list[str] = []
+    knowledge: dict[str, tuple[str, tuple[str, ...], int]] = {}
+    for _ in range(2 * rng.choice(BLOCKS)):
+        actor, draw = rng.choice(TIME_ACTORS), rng.random()
+        if draw < 0.24:
+            first, second = rng.sample(TIME_PLACES, 2)
+            facts.append(f"{actor} is either in the {first} or the {second}.")
+            knowledge[actor] = ("either", (first, second), len(facts) - 1)
+            continue
+        place = rng.choice(TIME_PLACES)
+        facts.append(
+            f"{actor} is in the {place}." if draw < 0.5 else f"{actor} {rng.choice(MOVE_VERBS)} the {place}."
+        )
+        knowledge[actor] = ("in", (place,), len(facts) - 1)
+    recent = [a for a, (_, _, index) in knowledge.items() if len(facts) - index <= RECENT_FACTS]
+    actor = rng.choice(sorted(recent))
+    kind, places, index = knowledge[actor]
+    others = [place for place in TIME_PLACES if place not in places]
     if kind == "either":
-        answer = "maybe" if asked in rooms else "no"
+        asked, answer = (rng.choice(places), "maybe") if rng.random() < 0.58 else (rng.choice(others), "no")
     else:
-        answer = "yes" if asked == rooms[0] else "no"
+        asked, answer = (places[0], "yes") if rng.random() < 0.56 else (rng.choice(others), "no")
     return Story(facts, f"Is {actor} in the {asked}?", answer, [index])
 
 
-def _group_moves(rng: random.Random, group_size: int) -> tuple[list[str], dict[str, tuple[str, list[int]]]]:
-    """qa11-qa13 stories: moves by one actor (or a pair), some told with a pronoun for the previous subject.
+def _told_twice(rng: random.Random, group_size: int) -> tuple[list[str], list[tuple[str, ...]], list[str]]:
+    """qa11/qa13 stories: blocks of two moves, the second told with a pronoun ("he", "she", "they") for the
+    subject the first names, to a different room (so answering always needs the pronoun resolved).
 
-    A pronoun ("he", "she", "they") only follows a sentence that names its subject, so it always resolves
-    to that sentence; the support of a location told by pronoun is both sentences.
-    """
+    Returns the facts, each block's subject and each block's final room."""
     facts: list[str] = []
-    location: dict[str, tuple[str, list[int]]] = {}
-    previous: tuple[str, ...] | None = None  # subject named by the previous sentence
-    for _ in range(rng.randint(2, 10)):
-        room = rng.choice(ROOMS)
-        verb = rng.choice(MOVE_VERBS)
-        if previous is not None and rng.random() < 0.5:
-            pronoun = "they" if len(previous) > 1 else PRONOUNS[previous[0]]
-            facts.append(f"{rng.choice(PRONOUN_OPENERS)} {pronoun} {verb} the {room}.")
-            subject, support = previous, [len(facts) - 2, len(facts) - 1]
-            previous = None
-        else:
-            subject = tuple(rng.sample(ACTORS, group_size))
-            facts.append(f"{' and '.join(subject)} {verb} the {room}.")
-            support, previous = [len(facts) - 1], subject
-        for actor in subject:
-            location[actor] = (room, support)
-    return facts, location
+    subjects: list[tuple[str, ...]] = []
+    rooms: list[str] = []
+    for _ in range(rng.choice(BLOCKS)):
+        subject = tuple(rng.sample(ACTORS, group_size))
+        first, second = rng.sample(ROOMS, 2)
+        pronoun = "they" if group_size > 1 else PRONOUNS[subject[0]]
+        facts.append(f"{' and '.join(subject)} {rng.choice(MOVE_VERBS)} the {first}.")
+        facts.append(f"{rng.choice(PRONOUN_OPENERS)} {pronoun} {rng.choice(MOVE_VERBS)} the {second}.")
+        subjects.append(subject)
+        rooms.append(second)
+    return facts, subjects, rooms
 
 
-def _where_is(rng: random.Random, facts: list[str], location: dict[str, tuple[str, list[int]]]) -> Story:
-    actor = rng.choice(sorted(location))
-    room, support = location[actor]
-    return Story(facts, f"Where is {actor}?", room, support)
+def _coreference(rng: random.Random, group_size: int, weights: tuple[float, ...]) -> Story:
+    facts, subjects, rooms = _told_twice(rng, group_size)
+    block = len(subjects) - 1 - _recent(rng, len(subjects), weights)
+    actor = rng.choice(subjects[block])
+    latest = max(b for b, subject in enumerate(subjects) if actor in subject)
+    return Story(facts, f"Where is {actor}?", rooms[latest], [2 * latest, 2 * latest + 1])
 
 
 def basic_coreference(rng: random.Random) -> Story:
-    """qa11: single actors, later sentences say "he"/"she" for the actor just named."""
-    return _where_is(rng, *_group_moves(rng, 1))
+    """qa11: "Mary went to the hallway. Then she went to the garden."; the question needs the "she"."""
+    return _coreference(rng, 1, (0.56, 0.31, 0.13))
 
 
 def conjunction(rng: random.Random) -> Story:
-    """qa12: one or two actors move together ("Mary and Daniel went to the kitchen.")."""
+    """qa12: pairs of actors move together ("Mary and Daniel went to the kitchen."), as the original, which
+    never moves one actor alone; mostly asked about someone in the latest fact."""
     facts: list[str] = []
     location: dict[str, tuple[str, list[int]]] = {}
-    for _ in range(rng.randint(2, 10)):
-        subject = rng.sample(ACTORS, rng.choice([1, 2, 2]))
+    for _ in range(2 * rng.choice(BLOCKS)):
+        subject = rng.sample(ACTORS, 2)
         room = rng.choice(ROOMS)
         facts.append(f"{' and '.join(subject)} {rng.choice(MOVE_VERBS)} the {room}.")
         for actor in subject:
             location[actor] = (room, [len(facts) - 1])
-    return _where_is(rng, facts, location)
+    index = len(facts) - 1 - _recent(rng, len(facts), (0.76, 0.2, 0.04))
+    candidates = [actor for actor in ACTORS if location.get(actor, (None, [-1]))[1] == [index]]
+    if not candidates:  # both were named again later: ask about the latest fact
+        candidates = [actor for actor in ACTORS if location.get(actor, (None, [-1]))[1] == [len(facts) - 1]]
+    actor = rng.choice(candidates)
+    room, support = location[actor]
+    return Story(facts, f"Where is {actor}?", room, support)
 
 
 def compound_coreference(rng: random.Random) -> Story:
-    """qa13: pairs of actors move, later sentences say "they" for the pair just named."""
-    return _where_is(rng, *_group_moves(rng, 2))
+    """qa13: pairs of actors move, then "they" move on; the question needs the "they" resolved."""
+    return _coreference(rng, 2, (0.9, 0.1))

@@ -59,8 +59,12 @@ def _say_edge(rng: random.Random, edge: tuple[str, str, str]) -> str:
 
 
 def two_arg_relations(rng: random.Random) -> Story:
-    """qa4: "What is north of the kitchen?" / "What is the kitchen north of?" from two stated relations."""
-    edges = _grid_tree(rng, 3)
+    """qa4: three rooms in a row (as the original: always collinear), two facts for the two neighbouring
+    pairs; "What is north of the kitchen?" / "What is the kitchen north of?" about one of them."""
+    line = rng.sample(ROOMS, 3)  # along one axis, each room one step ``ahead`` of the one before
+    ahead = "north" if rng.random() < 0.5 else "east"
+    edges = [(line[1], ahead, line[0]), (line[2], ahead, line[1])]
+    rng.shuffle(edges)  # edge = (room, direction, other): room lies one step direction of other
     facts = [_say_edge(rng, edge) for edge in edges]
     index = rng.randrange(len(edges))
     room, direction, other = edges[index]
@@ -189,70 +193,81 @@ def _holds(relation: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def positional_reasoning(rng: random.Random) -> Story:
-    """qa17: two unit-step relations place three shapes; is the first shape <relation> the third?"""
+    """qa17: two unit-step relations place three shapes in distinct grid cells; is one end shape <relation>
+    the other? Only relations along an axis where the two shapes differ are asked (as the original, which
+    never asks "above" of two shapes on one row), so every question has one answer, half of them yes."""
     first, middle, last = rng.sample(SHAPES, 3)
-    relation_1, relation_2 = rng.choice(list(POSITIONS)), rng.choice(list(POSITIONS))
-    place = {middle: (0, 0)}
-    place[first] = POSITIONS[relation_1]
-    place[last] = tuple(-v for v in POSITIONS[relation_2])  # "middle is relation_2 last"
+    while True:
+        relation_1, relation_2 = rng.choice(list(POSITIONS)), rng.choice(list(POSITIONS))
+        place = {middle: (0, 0), first: POSITIONS[relation_1]}
+        place[last] = tuple(-v for v in POSITIONS[relation_2])  # "middle is relation_2 last"
+        if place[first] != place[last]:  # the original grid never puts two shapes in one cell
+            break
     facts = [f"The {first} is {relation_1} the {middle}.", f"The {middle} is {relation_2} the {last}."]
-    if rng.random() < 0.5:
-        facts.reverse()
     a, b = (first, last) if rng.random() < 0.5 else (last, first)
-    asked = rng.choice(list(POSITIONS))
-    answer = "yes" if _holds(asked, place[a], place[b]) else "no"
+    differing = [r for r in POSITIONS if _holds(r, place[a], place[b])]  # one or two relations hold
+    holding = rng.choice(differing)
+    if rng.random() < 0.5:
+        asked, answer = holding, "yes"
+    else:
+        asked, answer = _opposite_relation(holding), "no"
     return Story(facts, f"Is the {a} {asked} the {b}?", answer, [0, 1])
 
 
-CONTAINERS = ("box", "box of chocolates", "chest", "chocolate", "container", "suitcase")
+def _opposite_relation(relation: str) -> str:
+    return {
+        "to the left of": "to the right of",
+        "to the right of": "to the left of",
+        "above": "below",
+        "below": "above",
+    }[relation]
+
+
+SMALL_THINGS = ("chocolate", "box of chocolates")  # always the two smallest, in this order
+CONTAINERS = ("box", "chest", "container", "suitcase")  # bigger than both, in a random order per story
+SIZE_BLOCK = 5  # facts between question points, as the original (5, 10 or 15 facts before a question)
+SIZE_BLOCKS = (1, 2, 3)
+SIZE_BLOCK_WEIGHTS = (0.79, 0.19, 0.02)
+
+
+def _size_fact(rng: random.Random, small: str, big: str) -> str:
+    if rng.random() < 0.5:
+        return f"The {small} fits inside the {big}."
+    return f"The {big} is bigger than the {small}."
 
 
 def size_reasoning(rng: random.Random) -> Story:
-    """qa18: "fits inside" / "is bigger than" facts about a hidden size order; ask an order they imply."""
-    order = list(CONTAINERS)
-    rng.shuffle(order)  # order[i] is smaller than order[j] when i < j
+    """qa18: "fits inside" / "is bigger than" facts about a size order that respects common sense (a
+    chocolate is smaller than a box of chocolates, which is smaller than every box, chest, container and
+    suitcase; those four are ordered at random); the question needs a chain of exactly two facts."""
+    order = list(SMALL_THINGS) + rng.sample(CONTAINERS, len(CONTAINERS))  # order[i] smaller when i < j
     pairs = [(order[i], order[j]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    chosen = rng.sample(pairs, rng.randint(3, 6))
-    facts = [
-        f"The {small} fits inside the {big}."
-        if rng.random() < 0.5
-        else f"The {big} is bigger than the {small}."
-        for small, big in chosen
-    ]
-    bigger: dict[str, list[tuple[str, int]]] = {}
-    for index, (small, big) in enumerate(chosen):
-        bigger.setdefault(small, []).append((big, index))
-    implied = []  # (small, big, facts on the shortest chain), for chains of two or more facts
-    for start in bigger:
-        queue, seen = deque([(start, [])]), {start}
-        while queue:
-            item, path = queue.popleft()
-            for big, index in bigger.get(item, []):
-                if big not in seen:
-                    seen.add(big)
-                    queue.append((big, path + [index]))
-                    implied.append((start, big, path + [index]))
-    multi = [fact for fact in implied if len(fact[2]) >= 2] or implied
-    small, big, support = rng.choice(multi)
+    blocks = rng.choices(SIZE_BLOCKS, SIZE_BLOCK_WEIGHTS)[0]
+    chosen = [rng.choice(pairs) for _ in range(SIZE_BLOCK * blocks)]
+    stated = set(chosen)
+    chains = []  # (small, big, [fact a, fact b]): small < middle (fact a), middle < big (fact b)
+    for first, (small, middle) in enumerate(chosen):
+        for second, (middle_2, big) in enumerate(chosen):
+            if middle_2 == middle and (small, big) not in stated:
+                chains.append((small, big, sorted([first, second])))
+    if not chains:
+        raise NoQuestion
+    small, big, support = rng.choice(chains)
+    facts = [_size_fact(rng, a, b) for a, b in chosen]
+    answer = "yes" if rng.random() < 0.5 else "no"
     if rng.random() < 0.5:
-        question, answer = (
-            (f"Does the {small} fit in the {big}?", "yes")
-            if rng.random() < 0.5
-            else (
-                f"Does the {big} fit in the {small}?",
-                "no",
-            )
+        question = (
+            f"Does the {small} fit in the {big}?"
+            if answer == "yes"
+            else f"Does the {big} fit in the {small}?"
         )
     else:
-        question, answer = (
-            (f"Is the {big} bigger than the {small}?", "yes")
-            if rng.random() < 0.5
-            else (
-                f"Is the {small} bigger than the {big}?",
-                "no",
-            )
+        question = (
+            f"Is the {big} bigger than the {small}?"
+            if answer == "yes"
+            else f"Is the {small} bigger than the {big}?"
         )
-    return Story(facts, question, answer, sorted(support))
+    return Story(facts, question, answer, support)
 
 
 # --- motivations (qa20) ----------------------------------------------------------------------------------
