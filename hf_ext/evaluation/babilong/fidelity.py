@@ -19,7 +19,8 @@ below and names each check that fails.
 
 Example:
     >>> from hf_ext.evaluation.babilong.fidelity import parse_babi, question_form
-    >>> lines = ["1 Mary went to the kitchen.", "2 John went to the garden.", "3 Where is Mary? \\tkitchen\\t1"]
+    >>> lines = ["1 Mary went to the kitchen.", "2 John went to the garden."]
+    >>> lines.append("3 Where is Mary? \\tkitchen\\t1")
     >>> sample = parse_babi(lines)[0]
     >>> sample.facts, sample.answer, sample.supporting
     (['Mary went to the kitchen.', 'John went to the garden.'], 'kitchen', [0])
@@ -47,8 +48,8 @@ HEURISTIC_TOLERANCE = 0.10
 FORM_PRESENT = 0.02  # a form this common in one source must occur in the other
 
 _FORM_WORDS = set(
-    "where what who whom why how is was did does do the a an in of to before after many objects carrying color "
-    "afraid give gave go get will you from fit bigger than received left right above below".split()
+    "where what who whom why how is was did does do the a an in of to before after many objects carrying "
+    "color afraid give gave go get will you from fit bigger than received left right above below".split()
 )
 _COMPOUND = re.compile(r"box of chocolates")
 
@@ -206,6 +207,9 @@ def compare_task(task: str, generated: Sequence[Story], original: Sequence[Story
 def markdown_table(results: dict[str, dict[str, Any]]) -> str:
     """One row per task: generated / original for each statistic, a ✗ after each failed check."""
 
+    def pair(name: str, ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+        return f"{100 * ours['heuristics'][name]:.0f} / {100 * theirs['heuristics'][name]:.0f}"
+
     def cell(name: str, text: str, checks: dict[str, Any]) -> str:
         return text + ("" if checks.get(name, {"passed": True})["passed"] else " ✗")
 
@@ -227,23 +231,12 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
             cell("first_support", f"{ours['first_support']:.2f} / {theirs['first_support']:.2f}", checks),
             cell("support", f"{checks['support']['gap']:.2f}", checks),
             cell("answers", f"{100 * checks['answers']['gap']:.0f} ({checks['answers']['worst']})", checks),
-            cell(
-                "last_mention",
-                f"{100 * ours['heuristics']['last_mention']:.0f} / {100 * theirs['heuristics']['last_mention']:.0f}",
-                checks,
-            ),
-            cell(
-                "majority",
-                f"{100 * ours['heuristics']['majority']:.0f} / {100 * theirs['heuristics']['majority']:.0f}",
-                checks,
-            ),
+            cell("last_mention", pair("last_mention", ours, theirs), checks),
+            cell("majority", pair("majority", ours, theirs), checks),
             forms,
         ]
         if "one_fact_shortcut" in checks:
-            row[-1] += (
-                f"; one-fact shortcut {100 * ours['heuristics']['one_fact_shortcut']:.0f} / "
-                f"{100 * theirs['heuristics']['one_fact_shortcut']:.0f}"
-            )
+            row[-1] += "; one-fact shortcut " + pair("one_fact_shortcut", ours, theirs)
             row[-1] = cell("one_fact_shortcut", row[-1], checks)
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

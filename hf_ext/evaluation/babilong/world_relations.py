@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import random
-from collections import deque
 
 from hf_ext.evaluation.babilong.story import (
     DIRECTIONS,
