@@ -35,6 +35,14 @@ GET_VERBS = ("picked up", "got", "grabbed", "took")
 DROP_VERBS = ("dropped", "left", "discarded", "put down")
 GIVE_VERBS = ("gave", "handed", "passed")
 PRONOUN_OPENERS = ("Then", "After that", "Afterwards", "Following that")
+# Story sizes and question recency, set so that the statistics match the original test files
+# (benchmarks/bench_babi_fidelity.py).
+QA2_ACTIONS, QA2_OBJECT_WEIGHT = (2, 28), 1.0
+QA2_FIRST_SUPPORT = tuple(0.8**d for d in range(12))
+QA3_ACTIONS, QA3_OBJECT_WEIGHT = (20, 110), 0.15
+QA3_FIRST_SUPPORT = tuple(0.85**d for d in range(20))
+QA5_ACTIONS, QA5_OBJECT_WEIGHT = (4, 36), 3.0
+CARRY_ACTIONS, CARRY_MOVE_SHARE = (2, 14), 0.6  # qa7, qa8
 
 
 class NoQuestion(Exception):
@@ -125,12 +133,39 @@ class HouseWorld:
                     actions.append(("get", actor, obj))
         return actions
 
-    def act(self, object_weight: float = 3.0, allow_give: bool = False) -> None:
-        """One random valid action; object actions are ``object_weight`` times as likely as a move."""
+    def act(
+        self, object_weight: float = 3.0, allow_give: bool = False, move_share: float | None = None
+    ) -> None:
+        """One random valid action; object actions are ``object_weight`` times as likely as a move, or, with
+        ``move_share``, a move with that probability and otherwise an object action (when one is possible)."""
         actions = self.possible_actions(allow_give)
-        weights = [1.0 if action[0] == "move" else object_weight for action in actions]
+        if move_share is None:
+            weights = [1.0 if action[0] == "move" else object_weight for action in actions]
+        else:
+            moves = sum(action[0] == "move" for action in actions)
+            others = len(actions) - moves
+            move_weight = 1.0 if not others else move_share / moves
+            weights = [
+                move_weight if action[0] == "move" else (1 - move_share) / others for action in actions
+            ]
         kind, *arguments = self.rng.choices(actions, weights)[0]
         getattr(self, kind)(*arguments)
+
+
+RECENT_WEIGHTS = (0.43, 0.27, 0.15, 0.10, 0.05)  # the original asks about one of the last five facts
+
+
+def _pick_recent(
+    rng: random.Random, options: list, fact_of, num_facts: int, weights: tuple[float, ...] = RECENT_WEIGHTS
+) -> object:
+    """One of ``options`` whose ``fact_of(option)`` is among the last ``len(weights)`` facts, the k-th last
+    drawn with weight ``weights[k]`` (the original stories ask about what just happened); NoQuestion when
+    none is."""
+    distances = [num_facts - 1 - fact_of(option) for option in options]
+    recent = [(option, d) for option, d in zip(options, distances) if d < len(weights)]
+    if not recent:
+        raise NoQuestion
+    return rng.choices([option for option, _ in recent], [weights[d] for _, d in recent])[0]
 
 
 def where_is_actor(rng: random.Random) -> Story:
@@ -154,62 +189,71 @@ def _object_room(world: HouseWorld, obj: str) -> tuple[str, list[int]] | None:
 def where_is_object(rng: random.Random) -> Story:
     """qa2: an object is where its holder is, or where it was dropped."""
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(rng.randint(4, 16)):
-        world.act()
+    for _ in range(rng.randint(QA2_ACTIONS[0], QA2_ACTIONS[1])):
+        world.act(object_weight=QA2_OBJECT_WEIGHT)
     known = [obj for obj in OBJECTS if _object_room(world, obj)]
     if not known:
         raise NoQuestion
-    obj = rng.choice(known)
+    obj = _pick_recent(
+        rng, known, lambda o: min(_object_room(world, o)[1]), len(world.facts), QA2_FIRST_SUPPORT
+    )
     room, support = _object_room(world, obj)
     return Story(world.facts, f"Where is the {obj}?", room, support)
 
 
 def where_was_object(rng: random.Random) -> Story:
-    """qa3: the room an object was in before the room it is in now (which it has visited only once)."""
+    """qa3: the room an object was in before a room it has been in only once, mostly a recent move."""
     world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(rng.randint(8, 24)):
-        world.act(object_weight=1.0)
-    candidates = []
-    for obj, visits in world.history.items():
+    for _ in range(rng.randint(*QA3_ACTIONS)):
+        world.act(object_weight=QA3_OBJECT_WEIGHT)
+    candidates = []  # (object, room before, room after, support)
+    for obj, visits in sorted(world.history.items()):
         rooms = [room for room, _ in visits]
-        if len(visits) >= 2 and rooms.count(rooms[-1]) == 1:
-            candidates.append(obj)
-    if not candidates:
-        raise NoQuestion
-    obj = rng.choice(sorted(candidates))
-    (before, support_before), (now, support_now) = world.history[obj][-2:]
-    return Story(
-        world.facts,
-        f"Where was the {obj} before the {now}?",
-        before,
-        sorted(set(support_before + support_now)),
+        for (before, support_before), (now, support_now) in zip(visits, visits[1:]):
+            support = sorted(set(support_before + support_now))
+            if rooms.count(now) == 1 and len(support) == 3:  # the original always cites three facts
+                candidates.append((obj, before, now, support))
+    obj, before, now, support = _pick_recent(
+        rng, candidates, lambda c: c[3][0], len(world.facts), QA3_FIRST_SUPPORT
     )
+    return Story(world.facts, f"Where was the {obj} before the {now}?", before, support)
+
+
+QA5_FORMS = (  # (form, share in the original test file)
+    ("what did {giver} give to {receiver}?", 0.33),
+    ("who gave the {obj}?", 0.18),
+    ("who did {giver} give the {obj} to?", 0.17),
+    ("who gave the {obj} to {receiver}?", 0.17),
+    ("who received the {obj}?", 0.15),
+)
 
 
 def who_what_gave(rng: random.Random) -> Story:
-    """qa5: questions about hand-overs (giver, receiver, object), asked only where the answer is unique."""
+    """qa5: questions about a recent hand-over (giver, receiver, object), in the original's five forms,
+    asked only where the answer is unique over every hand-over in the story."""
     world = HouseWorld(rng, GIVE_ACTORS, objects=OBJECTS)
-    for _ in range(rng.randint(6, 20)):
-        world.act(allow_give=True)
-    if not world.gives:
+    for _ in range(rng.randint(*QA5_ACTIONS)):
+        world.act(object_weight=QA5_OBJECT_WEIGHT, allow_give=True)
+    giver, obj, receiver, index = _pick_recent(rng, world.gives, lambda give: give[3], len(world.facts))
+
+    def unique(position: int, **fixed: str) -> bool:
+        fields = {"giver": 0, "obj": 1, "receiver": 2}
+        alike = [g for g in world.gives if all(g[fields[k]] == v for k, v in fixed.items())]
+        return len({g[position] for g in alike}) == 1
+
+    answers = {  # form -> (answer, whether it is unique)
+        QA5_FORMS[0][0]: (obj, unique(1, giver=giver, receiver=receiver)),
+        QA5_FORMS[1][0]: (giver, unique(0, obj=obj)),
+        QA5_FORMS[2][0]: (receiver, unique(2, giver=giver, obj=obj)),
+        QA5_FORMS[3][0]: (giver, unique(0, obj=obj, receiver=receiver)),
+        QA5_FORMS[4][0]: (receiver, unique(2, obj=obj)),
+    }
+    forms = [(form, share) for form, share in QA5_FORMS if answers[form][1]]
+    if not forms:
         raise NoQuestion
-    options: list[tuple[str, str, list[int]]] = []
-    for giver, obj, receiver, _ in world.gives:
-        alike = [g for g in world.gives if g[1] == obj and g[2] == receiver]
-        if len({g[0] for g in alike}) == 1:
-            options.append((f"Who gave the {obj} to {receiver}?", giver, [alike[-1][3]]))
-        alike = [g for g in world.gives if g[0] == giver and g[2] == receiver]
-        if len({g[1] for g in alike}) == 1:
-            options.append((f"What did {giver} give to {receiver}?", obj, [alike[-1][3]]))
-        alike = [g for g in world.gives if g[0] == giver and g[1] == obj]
-        if len({g[2] for g in alike}) == 1:
-            options.append((f"Who did {giver} give the {obj} to?", receiver, [alike[-1][3]]))
-    for obj in OBJECTS:  # "Who received X?" only when X changed hands once, so one receiver fits
-        handed = [g for g in world.gives if g[1] == obj]
-        if len(handed) == 1:
-            options.append((f"Who received the {obj}?", handed[0][2], [handed[0][3]]))
-    question, answer, support = rng.choice(options)
-    return Story(world.facts, question, answer, support)
+    form = rng.choices([f for f, _ in forms], [share for _, share in forms])[0]
+    question = form.format(giver=giver, obj=obj, receiver=receiver)
+    return Story(world.facts, question[0].upper() + question[1:], answers[form][0], [index])
 
 
 def is_actor_there(rng: random.Random) -> Story:
@@ -223,19 +267,26 @@ def is_actor_there(rng: random.Random) -> Story:
     return Story(world.facts, f"Is {actor} in the {asked}?", "yes" if asked == room else "no", [index])
 
 
-def _carrying_world(rng: random.Random) -> tuple[HouseWorld, str]:
-    world = HouseWorld(rng, ACTORS, objects=OBJECTS)
-    for _ in range(rng.randint(4, 16)):
-        world.act(allow_give=True)
-    candidates = sorted(world.transfers)
-    if not candidates:
-        raise NoQuestion
-    return world, rng.choice(candidates)
+def _carrying_world(rng: random.Random, held_shares: tuple[float, ...]) -> tuple[HouseWorld, str]:
+    """A story of moves, gets, drops and gives, and an actor with a recent transfer to ask about, who carries
+    k objects with probability ``held_shares[k]`` (the original's answer mix)."""
+    held = rng.choices(range(len(held_shares)), held_shares)[0]
+    for _ in range(200):  # stories until one has such an actor (keeping the draw of ``held``)
+        world = HouseWorld(rng, ACTORS, objects=OBJECTS)
+        for _ in range(rng.randint(*CARRY_ACTIONS)):
+            world.act(allow_give=True, move_share=CARRY_MOVE_SHARE)
+        actors = [actor for actor in sorted(world.transfers) if len(world.held_by(actor)) == held]
+        last_transfer = {actor: world.transfers[actor][-1] for actor in actors}
+        try:
+            return world, _pick_recent(rng, actors, last_transfer.get, len(world.facts))
+        except NoQuestion:
+            continue
+    raise NoQuestion
 
 
 def counting(rng: random.Random) -> Story:
     """qa7: how many objects an actor carries, from every fact that moved an object to or from them."""
-    world, actor = _carrying_world(rng)
+    world, actor = _carrying_world(rng, (0.468, 0.488, 0.042, 0.002))
     count = len(world.held_by(actor))
     return Story(
         world.facts, f"How many objects is {actor} carrying?", NUMBER_WORDS[count], world.transfers[actor]
@@ -244,7 +295,7 @@ def counting(rng: random.Random) -> Story:
 
 def listing(rng: random.Random) -> Story:
     """qa8: what an actor carries, as a comma list in the order obtained, or "nothing"."""
-    world, actor = _carrying_world(rng)
+    world, actor = _carrying_world(rng, (0.336, 0.597, 0.065, 0.002))
     answer = ",".join(world.held_by(actor)) or "nothing"
     return Story(world.facts, f"What is {actor} carrying?", answer, world.transfers[actor])
 

@@ -77,6 +77,7 @@ def two_arg_relations(rng: random.Random) -> Story:
 def path_finding(rng: random.Random) -> Story:
     """qa19: the two steps from one room to another along the stated relations, e.g. ``"s,e"``."""
     edges = _grid_tree(rng, 6)
+    rng.shuffle(edges)  # the original states the map in no particular order
     facts = [_say_edge(rng, edge) for edge in edges]
     steps: dict[str, list[tuple[str, str, int]]] = {}  # room -> (direction to go, neighbour, fact index)
     for index, (room, direction, other) in enumerate(edges):
@@ -97,15 +98,19 @@ def path_finding(rng: random.Random) -> Story:
 TIMES = ("yesterday", "this morning", "this afternoon", "this evening")
 
 
+TIME_STORY_FACTS = (12, 14)  # the original's time stories reach 12 or 14 facts; questions every 2 facts
+
+
 def time_reasoning(rng: random.Random) -> Story:
-    """qa14: moves stamped with a time of day, told out of order; where was someone before a place."""
+    """qa14: moves stamped with a time of day, told out of order; where was someone before a place.
+
+    As the original: four people, each at two to four times of the day, all told in random order; the
+    question comes after an even number of facts and asks about two consecutive times of one person, both
+    already told (so nothing untold lies between them)."""
     facts: list[tuple[str, str, int, str]] = []  # (sentence, actor, time index, place)
-    for actor in rng.sample(TIME_ACTORS, rng.randint(1, 3)):
-        slots = sorted(rng.sample(range(len(TIMES)), rng.randint(2, 4)))
-        place = None
-        for slot in slots:
-            place = rng.choice([p for p in TIME_PLACES if p != place])
-            verb, when = rng.choice(MOVE_VERBS), TIMES[slot]
+    for actor in TIME_ACTORS:
+        for slot in sorted(rng.sample(range(len(TIMES)), rng.randint(2, 4))):
+            place, verb, when = rng.choice(TIME_PLACES), rng.choice(MOVE_VERBS), TIMES[slot]
             sentence = (
                 f"{when[0].upper()}{when[1:]} {actor} {verb} the {place}."
                 if rng.random() < 0.5
@@ -113,31 +118,40 @@ def time_reasoning(rng: random.Random) -> Story:
             )
             facts.append((sentence, actor, slot, place))
     rng.shuffle(facts)
+    facts = facts[: rng.choice(TIME_STORY_FACTS)]
+    told = 2 * rng.randint(1, len(facts) // 2)
     candidates = []
-    for actor in sorted({fact[1] for fact in facts}):
+    for actor in TIME_ACTORS:
         timeline = sorted(
             (slot, place, index) for index, (_, who, slot, place) in enumerate(facts) if who == actor
         )
         places = [place for _, place, _ in timeline]
         for (_, before, before_fact), (_, place, fact) in zip(timeline, timeline[1:]):
-            if places.count(place) == 1:
+            if places.count(place) == 1 and max(before_fact, fact) < told:
                 candidates.append((actor, place, before, sorted([before_fact, fact])))
     if not candidates:
         raise NoQuestion
     actor, place, before, support = rng.choice(candidates)
-    return Story([fact[0] for fact in facts], f"Where was {actor} before the {place}?", before, support)
+    return Story(
+        [fact[0] for fact in facts[:told]], f"Where was {actor} before the {place}?", before, support
+    )
 
 
 # --- deduction and induction (qa15, qa16) ----------------------------------------------------------------
 
 SPECIES = {"mouse": "mice", "sheep": "sheep", "wolf": "wolves", "cat": "cats"}
 FEARFUL_NAMES = ("Emily", "Gertrude", "Jessica", "Winona")
+FEARED_WEIGHTS = {"wolf": 0.34, "mouse": 0.24, "cat": 0.21, "sheep": 0.21}  # the original's answer shares
 
 
 def basic_deduction(rng: random.Random) -> Story:
     """qa15: "Sheep are afraid of wolves. Gertrude is a sheep." -> Gertrude is afraid of a wolf."""
     species = list(SPECIES)
-    fears = {kind: rng.choice([other for other in species if other != kind]) for kind in species}
+    fears = {
+        kind: rng.choices(others, [FEARED_WEIGHTS[other] for other in others])[0]
+        for kind in species
+        for others in [[other for other in species if other != kind]]
+    }
     kind_of = {name: rng.choice(species) for name in FEARFUL_NAMES}
     facts = [
         (f"{SPECIES[kind].capitalize()} are afraid of {SPECIES[feared]}.", kind)
@@ -149,7 +163,10 @@ def basic_deduction(rng: random.Random) -> Story:
     name = rng.choice(FEARFUL_NAMES)
     support = sorted([where[name], where[kind_of[name]]])
     return Story(
-        [sentence for sentence, _ in facts], f"What is {name} afraid of?", fears[kind_of[name]], support
+        [sentence for sentence, _ in facts],
+        f"What is {name.lower()} afraid of?",  # the original writes the name in lower case here
+        fears[kind_of[name]],
+        support,
     )
 
 
@@ -280,38 +297,45 @@ NEEDS = {
 AGENTS = ("Antoine", "Jason", "Sumit", "Yann")
 
 
+GET_AFTER_GOING = 0.7  # share of agents that also take the thing, after going
+
+
 def motivations(rng: random.Random) -> Story:
-    """qa20: a need sends an agent to a place and makes them take a thing; ask where they will go or why."""
+    """qa20: a need sends an agent to a place and makes them take a thing; ask where they will go or why.
+
+    As the original: four agents, each told needing something, going, and (mostly) taking the thing, the
+    agents' steps interleaved at random; the story stops after a random fact, which the question is about,
+    and the support is the fact stating the need. The original writes the name in lower case in the
+    question."""
+    steps: dict[str, list[str]] = {}
+    need_of = {agent: rng.choice(sorted(NEEDS)) for agent in AGENTS}
+    for agent in AGENTS:
+        steps[agent] = ["need", "go"] + (["get"] if rng.random() < GET_AFTER_GOING else [])
+    order: list[tuple[str, str]] = []
+    while any(steps.values()):
+        agent = rng.choice([a for a in AGENTS if steps[a]])
+        order.append((agent, steps[agent].pop(0)))
+    told = rng.randint(1, len(order))
     facts: list[str] = []
-    plans = {
-        agent: (rng.choice(sorted(NEEDS)), rng.randint(0, 2))
-        for agent in rng.sample(AGENTS, rng.randint(1, 3))
-    }
     need_fact: dict[str, int] = {}
-    done: dict[str, list[tuple[str, int]]] = {}
-    pending = [(agent, step) for agent, (_, steps) in plans.items() for step in range(steps + 1)]
-    agents_in_order = sorted(pending, key=lambda item: (item[1], rng.random()))
-    for agent, step in agents_in_order:
-        need = plans[agent][0]
-        place, thing = NEEDS[need]
-        if step == 0:
-            facts.append(f"{agent} is {need}.")
-            need_fact[agent] = len(facts) - 1
-        elif step == 1:
+    for agent, step in order[:told]:
+        place, thing = NEEDS[need_of[agent]]
+        if step == "need":
+            need_fact[agent] = len(facts)
+            facts.append(f"{agent} is {need_of[agent]}.")
+        elif step == "go":
             facts.append(f"{agent} {rng.choice(MOVE_VERBS)} the {place}.")
-            done.setdefault(agent, []).append(("go", len(facts) - 1))
         else:
             facts.append(f"{agent} {rng.choice(('picked up', 'got', 'grabbed', 'took'))} the {thing} there.")
-            done.setdefault(agent, []).append(("get", len(facts) - 1))
-    options = []
-    for agent, (need, _) in plans.items():
-        place, thing = NEEDS[need]
-        actions = dict(done.get(agent, []))
-        if "go" not in actions:
-            options.append((f"Where will {agent} go?", place, [need_fact[agent]]))
-        else:
-            options.append((f"Why did {agent} go to the {place}?", need, [need_fact[agent], actions["go"]]))
-        if "get" in actions:
-            options.append((f"Why did {agent} get the {thing}?", need, [need_fact[agent], actions["get"]]))
-    question, answer, support = rng.choice(options)
-    return Story(facts, question, answer, sorted(support))
+    asked = told - 1  # a question after every fact, about that fact
+    agent, step = order[asked]
+    need = need_of[agent]
+    place, thing = NEEDS[need]
+    name = agent.lower()
+    if step == "need":
+        question, answer = f"Where will {name} go?", place
+    elif step == "go":
+        question, answer = f"Why did {name} go to the {place}?", need
+    else:
+        question, answer = f"Why did {name} get the {thing}?", need
+    return Story(facts, question, answer, [need_fact[agent]])
