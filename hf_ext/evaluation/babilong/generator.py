@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hf_ext.evaluation.babilong import world_moves, world_relations
-from hf_ext.evaluation.babilong.haystack import Haystack, fill_context, resolve_haystack
+from hf_ext.evaluation.babilong.haystack import Haystack, count_tokens, fill_context, resolve_haystack
 from hf_ext.evaluation.babilong.story import Story, check_task
 
 SIMULATORS: dict[str, Callable[[random.Random], Story]] = {
@@ -59,6 +59,18 @@ def simulate_story(task: str, rng: random.Random) -> Story:
         except world_moves.NoQuestion:
             continue
     raise RuntimeError(f"{task}: no answerable question in {_MAX_TRIES} stories")
+
+
+def _story_that_fits(task: str, rng: random.Random, length: int, budget: int, tokenizer) -> Story:
+    """A story whose facts fit the context: as the official generator, stories with more than ``length // 8``
+    facts are drawn again, and so are those whose facts alone would take more than ``budget`` tokens."""
+    for _ in range(_MAX_TRIES):
+        story = simulate_story(task, rng)
+        if not length or (
+            len(story.facts) <= length // 8 and sum(count_tokens(tokenizer, story.facts)) <= budget
+        ):
+            return story
+    raise ValueError(f"{task}: no story fits a {length}-token sample in {_MAX_TRIES} draws; raise the length")
 
 
 def parse_length(value: int | str) -> int:
@@ -155,7 +167,7 @@ def iter_babilong(
     source = resolve_haystack(haystack) if tokens else None
     for index in range(num_samples):
         rng = _sample_rng(seed, task, tokens, index)
-        story = simulate_story(task, rng)
+        story = _story_that_fits(task, rng, tokens, tokens - reserve, tokenizer)
         filled = fill_context(story.facts, tokens - reserve if tokens else 0, tokenizer, source, rng, window)
         yield {
             "input": filled.text,

@@ -28,7 +28,7 @@ from hf_ext.evaluation.babilong.generator import (
     parse_lengths,
     write_rows,
 )
-from hf_ext.evaluation.babilong.metric import compare_answers, contains_answer
+from hf_ext.evaluation.babilong.metric import compare_answers, compare_answers_official, contains_answer
 from hf_ext.evaluation.babilong.prompts import build_prompt
 
 DEFAULT_LENGTHS = (4096,)
@@ -112,7 +112,11 @@ def metric_names(length: int, support_depths: list[float]) -> list[str]:
 def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
     output = results[0]
     correct = float(compare_answers(doc["target"], output, doc["question"], doc["task"]))
-    scores = {"acc": correct, "contains": float(contains_answer(doc["target"], output))}
+    scores = {
+        "acc": correct,
+        "acc_official": float(compare_answers_official(doc["target"], output, doc["question"], doc["task"])),
+        "contains": float(contains_answer(doc["target"], output)),
+    }
     scores.update(
         {name: correct for name in metric_names(doc["length"], list(doc.get("support_depths") or []))}
     )

@@ -146,7 +146,7 @@ def test_parse_length():
         ({"task": "qa0"}, "unknown BABILong task"),
         ({"length": -1}, "length must be >= 0"),
         ({"length": "4kb"}, "not a token count"),
-        ({"length": 320, "reserve": 300}, "more than the 20-token context budget"),
+        ({"length": 320, "reserve": 300}, "no story fits a 320-token sample"),
         ({"length": 200, "reserve": 300}, "leaves no context"),
         ({"tokenizer": None}, "tokenizer is required"),
         ({"num_samples": 0}, "num_samples must be >= 1"),
