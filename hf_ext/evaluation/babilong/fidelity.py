@@ -172,14 +172,19 @@ def _largest_gap(ours: dict[str, float], theirs: dict[str, float]) -> tuple[str,
     return worst, gaps[worst]
 
 
-def compare_statistics(generated: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
-    """Each check (``passed`` and the measured gap) of generated statistics against the original's."""
+def compare_statistics(
+    generated: dict[str, Any], original: dict[str, Any], answer_tolerance: float = ANSWER_SHARE_TOLERANCE
+) -> dict[str, Any]:
+    """Each check (``passed`` and the measured gap) of generated statistics against the original's.
+
+    ``answer_tolerance`` widens the answer-share check for small samples (sampling noise alone moves a 17%
+    share by about 2 points at 400 stories)."""
     checks: dict[str, Any] = {}
     keys = set(generated["support"]) | set(original["support"])
     distance = 0.5 * sum(abs(generated["support"].get(k, 0) - original["support"].get(k, 0)) for k in keys)
     checks["support"] = {"gap": distance, "passed": distance <= SUPPORT_TOLERANCE}
     answer, gap = _largest_gap(generated["answers"], original["answers"])
-    checks["answers"] = {"gap": gap, "worst": answer, "passed": gap <= ANSWER_SHARE_TOLERANCE}
+    checks["answers"] = {"gap": gap, "worst": answer, "passed": gap <= answer_tolerance}
     ratio = generated["mean_facts"] / original["mean_facts"]
     checks["mean_facts"] = {"ratio": ratio, "passed": abs(ratio - 1) <= FACTS_RELATIVE_TOLERANCE}
     gap = abs(generated["first_support"] - original["first_support"])
@@ -197,11 +202,20 @@ def compare_statistics(generated: dict[str, Any], original: dict[str, Any]) -> d
     return checks
 
 
-def compare_task(task: str, generated: Sequence[Story], original: Sequence[Story]) -> dict[str, Any]:
+def compare_task(
+    task: str,
+    generated: Sequence[Story],
+    original: Sequence[Story],
+    answer_tolerance: float = ANSWER_SHARE_TOLERANCE,
+) -> dict[str, Any]:
     """Statistics of both sources and the checks, for one task."""
     theirs = task_statistics(task, original)
     ours = task_statistics(task, generated, majority=theirs["majority_answer"])
-    return {"original": theirs, "generated": ours, "checks": compare_statistics(ours, theirs)}
+    return {
+        "original": theirs,
+        "generated": ours,
+        "checks": compare_statistics(ours, theirs, answer_tolerance),
+    }
 
 
 def markdown_table(results: dict[str, dict[str, Any]]) -> str:

@@ -310,7 +310,7 @@ def _location_statements(
     """
     facts: list[str] = []
     knowledge: dict[str, tuple[str, tuple[str, ...], int]] = {}
-    for _ in range(rng.randint(2, 10)):
+    for _ in range(2 * rng.choice(BLOCKS)):
         actor = rng.choice(actors)
         kind = rng.choice(["in", "in", "not", "either"] if not negation else ["in", "in", "not"])
         known = knowledge.get(actor)
@@ -338,9 +338,11 @@ def _location_statements(
 
 
 def negation(rng: random.Random) -> Story:
-    """qa9: yes/no from positive and negated statements; a negated room is only asked about itself."""
+    """qa9: yes/no from positive and negated statements; a negated room is only asked about itself. As the
+    original: 1-5 blocks of two statements, asked about someone told of in the last five."""
     facts, knowledge = _location_statements(rng, ACTORS, ROOMS, negation=True)
-    actor = rng.choice(sorted(knowledge))
+    recent = [a for a, (_, _, index) in knowledge.items() if len(facts) - index <= RECENT_FACTS]
+    actor = rng.choice(sorted(recent))
     kind, rooms, index = knowledge[actor]
     if kind == "not":
         return Story(facts, f"Is {actor} in the {rooms[0]}?", "no", [index])

@@ -24,12 +24,15 @@ def corpus() -> list[str]:
 
 
 def wrap(backend: Tokenizer) -> PreTrainedTokenizerFast:
-    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
 
 
 def llama2_layout() -> PreTrainedTokenizerFast:
     backend = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")  # for training: merges stay in words
+    # for training only: merges stay inside words, as SentencePiece's
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
     backend.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=800, special_tokens=SPECIALS))
     backend.pre_tokenizer = None  # as Llama-2's tokenizer.json: the normalizer does the work
     backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
