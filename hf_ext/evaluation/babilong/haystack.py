@@ -7,8 +7,9 @@ Sources (see :func:`resolve_haystack`):
   250k tokens). A sample starts at a random sentence and reads on, wrapping round to the first sentence when
   it reaches the end, so contexts longer than the corpus (1M, 10M tokens) repeat it deterministically.
 * ``"pg19"`` (the PG-19 test books, as the official data, from the Parquet copy ``emozilla/pg19``) or
-  ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset streamed with
-  :func:`datasets.load_dataset`; the first and last sentence of each book are dropped.
+  ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset loaded with
+  :func:`datasets.load_dataset`; each sample reads from a random book at a random position, as the
+  official generator (see :class:`HubHaystack`).
 * a path to a ``.txt`` file or a folder of them (UTF-8), read in sorted order.
 
 :func:`fill_context` spends ``budget`` tokens exactly, for any tokenizer: background sentences are picked
@@ -83,34 +84,45 @@ PG19 = "emozilla/pg19"
 
 @dataclass
 class HubHaystack:
-    """A Hugging Face dataset of long texts (PG-19 test books by default), streamed in a seeded book order."""
+    """A Hugging Face dataset of long texts (PG-19 test books by default), read as the official generator
+    does: a random book, a random character position in it, then the sentences from there (the first, cut
+    one dropped, and the book's last), then another random book when that one ends. Reproducible by seed:
+    everything is drawn from the sample's ``rng``. The split is loaded once (not streamed), so any book can
+    be drawn."""
 
     path: str = PG19
     split: str = "test"
     text_field: str = "text"
-    shuffle_buffer: int = 8
 
     @property
     def name(self) -> str:
         return f"hf:{self.path}:{self.split}:{self.text_field}"
 
     @functools.cached_property
-    def stream(self):
+    def books(self):
         from datasets import load_dataset
 
-        return load_dataset(self.path, split=self.split, streaming=True)
+        books = load_dataset(self.path, split=self.split)
+        if self.text_field not in books.column_names:
+            raise ValueError(f"dataset {self.path!r} ({self.split}) has no text field {self.text_field!r}")
+        if len(books) == 0:
+            raise ValueError(f"dataset {self.path!r} ({self.split}) has no rows")
+        return books
 
     def sentences(self, rng: random.Random) -> Iterator[str]:
+        books = self.books
+        empty_draws = 0
         while True:
-            produced = False
-            for document in self.stream.shuffle(seed=rng.randrange(2**31), buffer_size=self.shuffle_buffer):
-                if self.text_field not in document:
-                    raise ValueError(f"dataset {self.path!r} has no text field {self.text_field!r}")
-                for sentence in split_sentences(document[self.text_field])[1:-1]:
-                    produced = True
-                    yield sentence
-            if not produced:
-                raise ValueError(f"dataset {self.path!r} ({self.split}) yielded no sentences")
+            text = books[rng.randrange(len(books))][self.text_field] or ""
+            start = rng.randrange(len(text)) if text else 0
+            sentences = split_sentences(text[start:])[1:-1]
+            if not sentences:  # a short book or a position near its end: draw again
+                empty_draws += 1
+                if empty_draws > 1000:
+                    raise ValueError(f"dataset {self.path!r} ({self.split}) yielded no sentences")
+                continue
+            empty_draws = 0
+            yield from sentences
 
 
 def _prose_haystack() -> SentenceListHaystack:

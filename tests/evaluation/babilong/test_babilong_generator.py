@@ -1,5 +1,7 @@
 """generate_babilong: exact token budgets, facts in order at their recorded depths, seeds, sources, errors."""
 
+import re
+
 import pytest
 
 from hf_ext.evaluation.babilong import generate_babilong, iter_babilong, parse_length
@@ -93,26 +95,34 @@ def test_local_text_files_as_haystack(tokenizer, tmp_path):
     assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] <= 350  # the corpus wraps round
 
 
-def test_hub_haystack_streams_books_and_drops_their_edges(monkeypatch, tokenizer):
+def test_hub_haystack_reads_a_random_book_at_a_random_position(monkeypatch, tokenizer):
     import datasets
 
-    books = [" ".join(f"Book {b} sentence number {i} is here now." for i in range(12)) for b in range(3)]
-    stream = datasets.Dataset.from_dict({"text": books}).to_iterable_dataset()
+    books = [" ".join(f"Book {b} sentence number {i} is here now." for i in range(400)) for b in range(8)]
     calls = []
 
-    def fake_load_dataset(path, split=None, streaming=False, **kwargs):
-        calls.append((path, split, streaming))
-        return stream
+    def fake_load_dataset(path, split=None, **kwargs):  # a local multi-document stand-in for the Hub
+        calls.append((path, split))
+        return datasets.Dataset.from_dict({"text": books})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     haystack = resolve_haystack("hf:someone/books:test:text")
     assert isinstance(haystack, HubHaystack) and haystack.path == "someone/books"
-    row = next(
-        iter_babilong("qa1", length=300, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=haystack)
+    rows = list(
+        iter_babilong("qa1", length=300, num_samples=24, tokenizer=tokenizer, reserve=50, haystack=haystack)
     )
-    assert calls[0] == ("someone/books", "test", True)
-    assert "sentence number 0 " not in row["input"] and "sentence number 11 " not in row["input"]
-    assert "Book " in row["input"]
+    assert calls == [("someone/books", "test")]  # loaded once
+    firsts = []
+    for row in rows:
+        book, number = re.search(r"Book (\d) sentence number (\d+)", row["input"]).groups()
+        firsts.append((int(book), int(number)))
+        assert "sentence number 399 " not in row["input"]  # a book's last sentence is dropped
+    assert len({book for book, _ in firsts}) >= 5  # many books, not the first few of a stream
+    assert len({number for _, number in firsts}) >= 20 and max(n for _, n in firsts) > 200  # any position
+    again = list(
+        iter_babilong("qa1", length=300, num_samples=24, tokenizer=tokenizer, reserve=50, haystack=haystack)
+    )
+    assert [row["input"] for row in again] == [row["input"] for row in rows]  # reproducible by seed
     assert resolve_haystack("pg19").path == "emozilla/pg19"
 
 
