@@ -122,7 +122,13 @@ def test_hub_source_reads_the_official_dataset(monkeypatch):
         (utils.HUB_DATASET, "4k", "qa3"),
         (utils.HUB_DATASET, "1M", "qa3"),
     ]
-    assert data["length"] == [0, 4096, 2**20] and data["task"] == ["qa3"] * 3
+    # labelled by the length the data really has: decimal GPT-2 tokens (config 4k is 4000 tokens)
+    assert data["length"] == [0, 4000, 10**6] and data["task"] == ["qa3"] * 3
+    assert utils.metric_names(data[1]["length"], []) == ["acc_4000"]
+    official = utils.load_babilong(
+        babilong_task="qa3", max_seq_lengths="4k", source="hub", length_convention="official"
+    )["test"]
+    assert calls[-1] == (utils.HUB_DATASET, "4k", "qa3") and official["length"] == [4000]
 
     def missing_split(path, name=None, split=None, **kwargs):
         raise ValueError(f"Unknown split {split!r}")

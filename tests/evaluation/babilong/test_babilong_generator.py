@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from hf_ext.evaluation.babilong import generate_babilong, iter_babilong, parse_length
+from hf_ext.evaluation.babilong import generate_babilong, iter_babilong, length_label, parse_length
 from hf_ext.evaluation.babilong.haystack import HubHaystack, resolve_haystack, split_sentences
 from hf_ext.testing import tiny_tokenizer
 
@@ -93,6 +93,16 @@ def test_local_text_files_as_haystack(tokenizer, tmp_path):
     )[0]
     assert "lighthouse keeper" in row["input"] and "Python" not in row["input"]
     assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] <= 350  # the corpus wraps round
+
+
+def test_both_length_conventions(tokenizer):
+    assert parse_length("4k") == 4096 and parse_length("4k", "official") == 4000
+    assert parse_length("1M", "official") == 10**6 and length_label(4000, "official") == "4k"
+    assert length_label(4000) == "4000" and length_label(4096) == "4k"
+    row = next(iter_babilong("qa1", "2k", 1, tokenizer, reserve=300, length_convention="official"))
+    assert row["length"] == 2000 and row["context_tokens"] == 1700 == n_tokens(tokenizer, row["input"])
+    with pytest.raises(ValueError, match="'model' or 'official'"):
+        parse_length("4k", "binary")
 
 
 def test_hub_haystack_reads_a_random_book_at_a_random_position(monkeypatch, tokenizer):
