@@ -176,24 +176,29 @@ ANIMAL_NAMES = ("Lily", "Bernhard", "Greg", "Julius", "Brian")
 
 
 def basic_induction(rng: random.Random) -> Story:
-    """qa16: every member of a species shares one colour; a named member's colour answers for the others."""
+    """qa16: every member of a species shares one colour; a named member's colour answers for the others.
+
+    As the original: five animals, each told a species; four of them also told a colour (after their
+    species), the fifth asked about; one of the four shares its species."""
     colour_of = {animal: rng.choice(COLOURS) for animal in ANIMALS}
     names = list(ANIMAL_NAMES)
     rng.shuffle(names)
     question_name, witness = names[0], names[1]
-    animal = rng.choice(ANIMALS)
-    kinds = {question_name: animal, witness: animal}
+    kinds = {question_name: rng.choice(ANIMALS)}
+    kinds[witness] = kinds[question_name]
     kinds.update({name: rng.choice(ANIMALS) for name in names[2:]})
-    facts: list[tuple[str, tuple]] = [(f"{name} is a {kind}.", ("is", name)) for name, kind in kinds.items()]
-    facts += [
-        (f"{name} is {colour_of[kinds[name]]}.", ("colour", name))
-        for name in names[1:]
-        if rng.random() < 0.7 or name == witness
+    steps = {name: [("is", name)] + ([("colour", name)] if name != question_name else []) for name in names}
+    order: list[tuple[str, str]] = []
+    while any(steps.values()):  # the names' facts interleaved at random, each species before its colour
+        name = rng.choice([n for n in names if steps[n]])
+        order.append(steps[name].pop(0))
+    facts = [
+        f"{name} is a {kinds[name]}." if kind == "is" else f"{name} is {colour_of[kinds[name]]}."
+        for kind, name in order
     ]
-    rng.shuffle(facts)
-    where = {key: index for index, (_, key) in enumerate(facts)}
+    where = {key: index for index, key in enumerate(order)}
     support = [where[("is", question_name)], where[("is", witness)], where[("colour", witness)]]
-    return Story([f[0] for f in facts], f"What color is {question_name}?", colour_of[animal], sorted(support))
+    return Story(facts, f"What color is {question_name}?", colour_of[kinds[question_name]], sorted(support))
 
 
 # --- positions and sizes (qa17, qa18) --------------------------------------------------------------------
