@@ -187,7 +187,9 @@ def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
 
 def measure(tokenizer, text: str) -> int:
     """The exact number of tokens ``text`` takes, without special tokens."""
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"]) if text else 0
+    if not text:
+        return 0
+    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])  # no length warning
 
 
 def token_prefix(tokenizer, ids: Sequence[int], keep: int) -> str:
@@ -254,7 +256,8 @@ def _depths(tokenizer, text: str, starts: list[int], total: int, estimates: list
     if not starts:
         return []
     try:
-        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        offsets = encoded["offset_mapping"]
     except (NotImplementedError, ValueError, KeyError, TypeError):
         return estimates
     token_starts = [start for start, _ in offsets]
