@@ -47,6 +47,7 @@ SIMULATORS: dict[str, Callable[[random.Random], Story]] = {
 }
 DEFAULT_RESERVE = 300  # tokens the official data leaves for the prompt around the context
 _MAX_TRIES = 1000
+_FIT_TRIES = 200
 # Length conventions. "model" (default): binary units (4k = 4096) in the evaluated model's tokens.
 # "official": the released BABILong data's decimal units (4k = 4000) in GPT-2 tokens, to compare with
 # published tables.
@@ -75,13 +76,13 @@ def simulate_story(task: str, rng: random.Random) -> Story:
 def _story_that_fits(task: str, rng: random.Random, length: int, budget: int, tokenizer) -> Story:
     """A story whose facts fit the context: as the official generator, stories with more than ``length // 8``
     facts are drawn again, and so are those whose facts alone would take more than ``budget`` tokens."""
-    for _ in range(_MAX_TRIES):
+    for _ in range(_FIT_TRIES):
         story = simulate_story(task, rng)
         if not length or (
             len(story.facts) <= length // 8 and sum(count_tokens(tokenizer, story.facts)) <= budget
         ):
             return story
-    raise ValueError(f"{task}: no story fits a {length}-token sample in {_MAX_TRIES} draws; raise the length")
+    raise ValueError(f"{task}: no story fits a {length}-token sample in {_FIT_TRIES} draws; raise the length")
 
 
 def parse_length(value: int | str, convention: str = "model") -> int:

@@ -250,18 +250,21 @@ def _fact_slots(
     return sorted(rng.choice(allowed) for _ in range(num_facts))
 
 
-def _depths(tokenizer, text: str, starts: list[int], total: int, estimates: list[float]) -> list[float]:
-    """Percent of the context's tokens before each fact (character offsets ``starts``), from the token
-    offsets of a fast tokenizer; ``estimates`` when the tokenizer gives no offsets."""
-    if not starts:
-        return []
+def _measure_with_depths(
+    tokenizer, text: str, starts: list[int], estimates: list[float]
+) -> tuple[int, list[float]]:
+    """The token count of ``text`` and the percent of its tokens before each fact (character offsets
+    ``starts``), from one call with token offsets; ``estimates`` when the tokenizer gives no offsets."""
+    if not text:
+        return 0, []
     try:
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        offsets = encoded["offset_mapping"]
+        token_starts = [start for start, _ in encoded["offset_mapping"]]
     except (NotImplementedError, ValueError, KeyError, TypeError):
-        return estimates
-    token_starts = [start for start, _ in offsets]
-    return [round(100.0 * bisect.bisect_left(token_starts, start) / max(total, 1), 3) for start in starts]
+        return measure(tokenizer, text), estimates
+    total = len(token_starts)
+    depths = [round(100.0 * bisect.bisect_left(token_starts, start) / max(total, 1), 3) for start in starts]
+    return total, depths
 
 
 class _Tail:
@@ -287,14 +290,14 @@ _CHARACTER_TRIMS = 24
 _TAIL_SOURCES = 3
 
 
-def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream) -> tuple[str, int]:
+def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream, keep=None) -> tuple[str, int]:
     """Set ``pieces[index]`` to the prefix of ``source`` (read on from ``stream`` if needed) that makes the
     assembled context measure ``budget`` tokens; returns the best piece found and its measured count.
 
     Token-level corrections first (the count moves by about the tokens added or removed); when a single
     token would jump over the budget, the piece is trimmed character by character instead."""
     tail = _Tail(tokenizer, source, stream)
-    keep = len(tail.ids)
+    keep = len(tail.ids) if keep is None else keep  # the estimate of the tokens left, usually right
     best = ("", budget + 1)
     tried: dict[int, int] = {}
     for _ in range(_MAX_CORRECTIONS):
@@ -389,6 +392,7 @@ def fill_context(
         adjustable = max(i for i, fact in enumerate(is_fact) if not fact)  # the last background sentence
         sources = [background[-1]]
         best = ("", budget + 1)
+        estimate = counts[-1]
         for attempt in range(_TAIL_SOURCES):
             if attempt == len(sources):  # start the piece at a later sentence: other cuts, other counts
                 following = next(stream, None)
@@ -396,20 +400,21 @@ def fill_context(
                     break
                 sources.append(following)
             piece, measured = _fit_piece(
-                tokenizer, budget, pieces, adjustable, assemble, sources[attempt], stream
+                tokenizer, budget, pieces, adjustable, assemble, sources[attempt], stream, estimate
             )
+            estimate = None
             if measured <= budget and (best[1] > budget or measured > best[1]):
                 best = (piece, measured)
             if measured == budget:
                 break
         pieces[adjustable] = best[0] if best[1] <= budget else ""
     text, starts = assemble()
-    total = measure(tokenizer, text)
+    total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
     while total > budget > 0:  # estimates far off: drop background sentences from the end until it fits
         dropped = [i for i, fact in enumerate(is_fact) if not fact and pieces[i]]
         if not dropped:
             break
         pieces[dropped[-1]] = ""
         text, starts = assemble()
-        total = measure(tokenizer, text)
-    return FilledContext(text, total, _depths(tokenizer, text, starts, total, estimates))
+        total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
+    return FilledContext(text, total, depths)
