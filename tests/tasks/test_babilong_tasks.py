@@ -73,6 +73,7 @@ def test_per_length_metrics_follow_the_answers(tiny_model_dir):
         assert results[name]["acc_0,none"] == 1.0
         assert results[name]["acc_512,none"] == 0.0
         assert results[name]["acc,none"] == pytest.approx(0.5)
+        assert results[name]["acc_official,none"] == pytest.approx(0.5)  # the official rule agrees here
         depth_keys = [key for key in results[name] if key.startswith("acc_depth_") and "stderr" not in key]
         assert depth_keys and all(results[name][key] == 0.0 for key in depth_keys)
     assert all(prompt.rstrip().endswith("?") and "<context>" in prompt for prompt in oracle.prompts)
