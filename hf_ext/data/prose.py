@@ -1,11 +1,17 @@
 """Natural English prose that is available on every machine with no download.
 
-The text is the documentation CPython installs with every interpreter: the language reference topics in
-:mod:`pydoc_data.topics` and the docstrings of the standard library's own modules (read with :mod:`ast`,
-never imported or executed). Together that is about 6,000 paragraphs, roughly 1.1M characters, released
-under the Python Software Foundation License, which allows redistribution and derived works. We keep only
-the prose: paragraphs of flowing sentences, never grammar productions, code samples or bullet fragments.
-The paragraphs are cached as JSON under :func:`hf_ext.utils.cache_dir` (parsing the library takes ~5 s).
+The text comes from the documentation CPython installs with every interpreter: the language reference
+topics in :mod:`pydoc_data.topics` and the docstrings of the standard library's own modules (read with
+:mod:`ast`, never imported or executed), released under the Python Software Foundation License, which allows
+redistribution and derived works. We keep only the prose: paragraphs of flowing sentences, never grammar
+productions, code samples or bullet fragments.
+
+That documentation differs between interpreter builds (3.11.2 and 3.11.7 give different sentence counts),
+so the corpus is shipped as a fixed, versioned file, ``prose_v1.txt`` beside this module (5,747 paragraphs,
+one per line, ~1.08M characters, extracted from CPython 3.11.7; PSF License, see
+``PROSE_LICENSE.md``), checked against its SHA-256 when read: samples, tokenizers and the reference LM built
+from it are the same on every interpreter. :func:`build_corpus` re-extracts it from the running interpreter
+(for a new version, never over the shipped one).
 
 Example:
     >>> from hf_ext.data.prose import prose_paragraphs, prose_split
@@ -22,17 +28,18 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-import json
 import re
-import sys
 import sysconfig
 from pathlib import Path
 
-from hf_ext.utils import atomic_write_text, cache_dir
+from hf_ext.utils import atomic_write_text
 
+PROSE_VERSION = 1
+PROSE_FILE = Path(__file__).with_name(f"prose_v{PROSE_VERSION}.txt")
+PROSE_SHA256 = "6510cfa112838db26a63bcb07113c97b423544a4f4e0ffbfeabddd1bcbb5930c"
 PROSE_SOURCE = (
-    "CPython's bundled documentation: pydoc_data.topics and standard-library docstrings "
-    "(Python Software Foundation License)"
+    f"CPython 3.11.7's bundled documentation: pydoc_data.topics and standard-library docstrings, shipped as "
+    f"prose_v{PROSE_VERSION}.txt (Python Software Foundation License)"
 )
 _SKIPPED_STDLIB_PARTS = {
     "test",
@@ -105,14 +112,23 @@ def _collect_paragraphs() -> list[str]:
 
 @functools.cache
 def prose_paragraphs() -> tuple[str, ...]:
-    """All prose paragraphs, deduplicated, in a fixed order for a given Python version."""
-    version = "{}.{}.{}".format(*sys.version_info[:3])
-    cache_file = cache_dir() / "prose" / f"python-{version}-v1.json"
-    if cache_file.exists():
-        return tuple(json.loads(cache_file.read_text(encoding="utf-8")))
-    paragraphs = _collect_paragraphs()
-    atomic_write_text(cache_file, json.dumps(paragraphs))
-    return tuple(paragraphs)
+    """All prose paragraphs of the shipped corpus, in its fixed order (the same on every interpreter)."""
+    data = PROSE_FILE.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != PROSE_SHA256:
+        raise RuntimeError(f"{PROSE_FILE} is damaged: SHA-256 {digest}, expected {PROSE_SHA256}")
+    return tuple(data.decode("utf-8").splitlines())
+
+
+def build_corpus(path: str | Path) -> str:
+    """Extract the prose of the running interpreter's documentation into a new corpus file at ``path`` (one
+    paragraph per line); returns its SHA-256. Refuses to write over an existing file."""
+    target = Path(path)
+    if target.exists():
+        raise FileExistsError(f"{target} exists; corpus files are versioned, write a new one")
+    text = "".join(paragraph + "\n" for paragraph in _collect_paragraphs())
+    atomic_write_text(target, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _bucket(paragraph: str) -> float:

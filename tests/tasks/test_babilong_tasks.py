@@ -73,6 +73,7 @@ def test_per_length_metrics_follow_the_answers(tiny_model_dir):
         assert results[name]["acc_0,none"] == 1.0
         assert results[name]["acc_512,none"] == 0.0
         assert results[name]["acc,none"] == pytest.approx(0.5)
+        assert results[name]["acc_official,none"] == pytest.approx(0.5)  # the official rule agrees here
         depth_keys = [key for key in results[name] if key.startswith("acc_depth_") and "stderr" not in key]
         assert depth_keys and all(results[name][key] == 0.0 for key in depth_keys)
     assert all(prompt.rstrip().endswith("?") and "<context>" in prompt for prompt in oracle.prompts)
@@ -122,7 +123,13 @@ def test_hub_source_reads_the_official_dataset(monkeypatch):
         (utils.HUB_DATASET, "4k", "qa3"),
         (utils.HUB_DATASET, "1M", "qa3"),
     ]
-    assert data["length"] == [0, 4096, 2**20] and data["task"] == ["qa3"] * 3
+    # labelled by the length the data really has: decimal GPT-2 tokens (config 4k is 4000 tokens)
+    assert data["length"] == [0, 4000, 10**6] and data["task"] == ["qa3"] * 3
+    assert utils.metric_names(data[1]["length"], []) == ["acc_4000"]
+    official = utils.load_babilong(
+        babilong_task="qa3", max_seq_lengths="4k", source="hub", length_convention="official"
+    )["test"]
+    assert calls[-1] == (utils.HUB_DATASET, "4k", "qa3") and official["length"] == [4000]
 
     def missing_split(path, name=None, split=None, **kwargs):
         raise ValueError(f"Unknown split {split!r}")

@@ -1,6 +1,7 @@
-"""BABILong, generated offline: a bAbI world simulator for all 20 tasks, a haystack sampler with exact
-token budgets, the official prompt layout and metric, and the pieces behind the ``hfx_babilong_*`` lm-eval
-tasks.
+"""BABILong, generated offline: a bAbI world simulator for all 20 tasks (its statistics checked against the
+original bAbI files by :mod:`~hf_ext.evaluation.babilong.fidelity`), a haystack sampler with exact token
+budgets for any tokenizer, the official prompt layout, our metric and the official one, and the pieces
+behind the ``hfx_babilong_*`` lm-eval tasks.
 
 Example:
     >>> from hf_ext.evaluation.babilong import compare_answers, generate_babilong
@@ -20,7 +21,7 @@ from hf_ext.evaluation.babilong.generator import (
     simulate_story,
 )
 from hf_ext.evaluation.babilong.haystack import resolve_haystack
-from hf_ext.evaluation.babilong.metric import compare_answers, contains_answer
+from hf_ext.evaluation.babilong.metric import compare_answers, compare_answers_official, contains_answer
 from hf_ext.evaluation.babilong.prompts import build_prompt
 from hf_ext.evaluation.babilong.story import TASK_NAMES, TASKS, Story, check_task
 
@@ -32,6 +33,7 @@ __all__ = [
     "build_prompt",
     "check_task",
     "compare_answers",
+    "compare_answers_official",
     "contains_answer",
     "generate_babilong",
     "iter_babilong",

@@ -3,10 +3,12 @@
 :func:`last_mention_answer` reads only the last ``window_words`` words of the context (as a model with a
 short context window would), finds the latest sentence that mentions what the question is about together
 with an answer label, and answers with that label (or, for yes/no questions, whether the asked label is the
-one mentioned). It solves the single-fact tasks when the fact is in the window and fails on tasks that need
-chaining, so its accuracy falls with length and varies by task: a sanity check for the pipeline and plots,
-not a model. :class:`LastMentionLM` wraps it as an lm-eval model (it reads the task's label set from the
-request's document; everything else from the prompt text).
+one mentioned); when no windowed sentence mentions the subject with a label it answers ``""``, never a
+label word (a fallback such as "none" would be a qa7 answer and score by luck). It solves the single-fact
+tasks when the fact is in the window and fails on tasks that need chaining, so its accuracy falls with
+length and varies by task: a sanity check for the pipeline and plots, not a model. :class:`LastMentionLM`
+wraps it as an lm-eval model (it reads the task's label set from the request's document; everything else
+from the prompt text).
 
 Example:
     >>> from hf_ext.evaluation.babilong.baselines import last_mention_answer
@@ -14,7 +16,7 @@ Example:
     >>> last_mention_answer(context, "Where is Mary?", "qa1")
     'kitchen'
     >>> last_mention_answer(context, "Where is John?", "qa1", window_words=6)
-    'none'
+    ''
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def last_mention_answer(context: str, question: str, task: str, window_words: in
         found = [label for label in labels if label in sentence_words and label not in asked_labels]
         if found:
             return found[0]
-    return "none"
+    return ""
 
 
 def last_mention_lm(window_words: int | None = None):

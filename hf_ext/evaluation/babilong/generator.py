@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from hf_ext.evaluation.babilong import world_moves, world_relations
-from hf_ext.evaluation.babilong.haystack import Haystack, fill_context, resolve_haystack
+from hf_ext.evaluation.babilong.haystack import Haystack, count_tokens, fill_context, resolve_haystack
 from hf_ext.evaluation.babilong.story import Story, check_task
 
 SIMULATORS: dict[str, Callable[[random.Random], Story]] = {
@@ -47,7 +47,19 @@ SIMULATORS: dict[str, Callable[[random.Random], Story]] = {
 }
 DEFAULT_RESERVE = 300  # tokens the official data leaves for the prompt around the context
 _MAX_TRIES = 1000
-_UNITS = {"": 1, "k": 1024, "m": 1024**2}
+_FIT_TRIES = 200
+# Length conventions. "model" (default): binary units (4k = 4096) in the evaluated model's tokens.
+# "official": the released BABILong data's decimal units (4k = 4000) in GPT-2 tokens, to compare with
+# published tables.
+LENGTH_CONVENTIONS = {"model": 1024, "official": 1000}
+OFFICIAL_TOKENIZER = "openai-community/gpt2"
+
+
+def check_convention(convention: str) -> int:
+    """The unit ``k`` of a length convention (``"model"``: 1024, ``"official"``: 1000)."""
+    if convention not in LENGTH_CONVENTIONS:
+        raise ValueError(f"length convention must be 'model' or 'official', got {convention!r}")
+    return LENGTH_CONVENTIONS[convention]
 
 
 def simulate_story(task: str, rng: random.Random) -> Story:
@@ -61,8 +73,22 @@ def simulate_story(task: str, rng: random.Random) -> Story:
     raise RuntimeError(f"{task}: no answerable question in {_MAX_TRIES} stories")
 
 
-def parse_length(value: int | str) -> int:
-    """A context length in tokens from ``4096``, ``"4096"``, ``"4k"`` (4096) or ``"1M"`` (1048576)."""
+def _story_that_fits(task: str, rng: random.Random, length: int, budget: int, tokenizer) -> Story:
+    """A story whose facts fit the context: as the official generator, stories with more than ``length // 8``
+    facts are drawn again, and so are those whose facts alone would take more than ``budget`` tokens."""
+    for _ in range(_FIT_TRIES):
+        story = simulate_story(task, rng)
+        if not length or (
+            len(story.facts) <= length // 8 and sum(count_tokens(tokenizer, story.facts)) <= budget
+        ):
+            return story
+    raise ValueError(f"{task}: no story fits a {length}-token sample in {_FIT_TRIES} draws; raise the length")
+
+
+def parse_length(value: int | str, convention: str = "model") -> int:
+    """A context length in tokens from ``4096``, ``"4096"``, ``"4k"`` or ``"1M"``; ``k`` is 1024 in the
+    ``"model"`` convention (``"4k"`` -> 4096) and 1000 in the ``"official"`` one (``"4k"`` -> 4000)."""
+    unit = check_convention(convention)
     if isinstance(value, bool):
         raise ValueError(f"length must be a number of tokens, got {value!r}")
     if isinstance(value, int):
@@ -71,33 +97,37 @@ def parse_length(value: int | str) -> int:
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*", str(value))
         if not match:
             raise ValueError(f"length {value!r} is not a token count such as 4096, 4k or 1M")
-        tokens = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+        scale = {"": 1, "k": unit, "m": unit**2}[match.group(2).lower()]
+        tokens = int(float(match.group(1)) * scale)
     if tokens < 0:
         raise ValueError(f"length must be >= 0 tokens, got {value!r}")
     return tokens
 
 
-def parse_lengths(value: Any, default: tuple[int, ...] = (4096,)) -> list[int]:
+def parse_lengths(
+    value: Any, default: tuple[int | str, ...] = (4096,), convention: str = "model"
+) -> list[int]:
     """Lengths from a list (``[0, "4k"]``), a comma string (``"0,4k,1M"``) or one value; None: default."""
     if value is None:
-        return list(default)
+        value = list(default)
     items = (
         value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
     )
-    lengths = [parse_length(item.strip() if isinstance(item, str) else item) for item in items]
+    lengths = [parse_length(item.strip() if isinstance(item, str) else item, convention) for item in items]
     if not lengths:
         raise ValueError("no lengths given")
     return lengths
 
 
-def length_label(tokens: int) -> str:
-    """The short name of a length, as the Hub configs: 0 -> ``0k``, 4096 -> ``4k``, 2**20 -> ``1M``;
-    other counts stay numbers (``5000``)."""
+def length_label(tokens: int, convention: str = "model") -> str:
+    """The short name of a length, as the Hub configs: 0 -> ``0k``, 4096 -> ``4k`` (4000 -> ``4k`` in the
+    ``"official"`` convention), 2**20 -> ``1M``; other counts stay numbers (``5000``)."""
+    unit = check_convention(convention)
     if tokens == 0:
         return "0k"
-    for unit, suffix in ((1024**2, "M"), (1024, "k")):
-        if tokens >= unit and tokens % unit == 0:
-            return f"{tokens // unit}{suffix}"
+    for scale, suffix in ((unit**2, "M"), (unit, "k")):
+        if tokens >= scale and tokens % scale == 0:
+            return f"{tokens // scale}{suffix}"
     return str(tokens)
 
 
@@ -135,10 +165,13 @@ def iter_babilong(
     seed: int = 0,
     reserve: int = DEFAULT_RESERVE,
     depth: float | tuple[float, float] | None = None,
+    length_convention: str = "model",
 ) -> Iterator[dict[str, Any]]:
     """The rows of :func:`generate_babilong`, one at a time (nothing else is held in memory)."""
     check_task(task)
-    tokens = parse_length(length)
+    tokens = parse_length(length, length_convention)
+    if tokenizer is None and length_convention == "official":
+        tokenizer = OFFICIAL_TOKENIZER
     if tokenizer is None:
         raise ValueError(
             "tokenizer is required: BABILong lengths are counted in the evaluated model's tokens"
@@ -155,7 +188,7 @@ def iter_babilong(
     source = resolve_haystack(haystack) if tokens else None
     for index in range(num_samples):
         rng = _sample_rng(seed, task, tokens, index)
-        story = simulate_story(task, rng)
+        story = _story_that_fits(task, rng, tokens, tokens - reserve, tokenizer)
         filled = fill_context(story.facts, tokens - reserve if tokens else 0, tokenizer, source, rng, window)
         yield {
             "input": filled.text,
@@ -224,6 +257,7 @@ def generate_babilong(
     seed: int = 0,
     reserve: int = DEFAULT_RESERVE,
     depth: float | tuple[float, float] | None = None,
+    length_convention: str = "model",
 ):
     """BABILong samples for one task and length, as a :class:`datasets.Dataset`.
 
@@ -239,10 +273,15 @@ def generate_babilong(
         reserve: tokens left for the prompt around the context (official: 300).
         depth: ``None`` spreads facts over the whole context; a percent (``50``) or window (``(0, 10)``)
             keeps them at that depth.
+        length_convention: ``"model"`` (default: ``"4k"`` is 4096 tokens of ``tokenizer``) or
+            ``"official"`` (the released data's: ``"4k"`` is 4000 GPT-2 tokens; ``tokenizer`` defaults to
+            GPT-2), to compare with published tables.
 
     Columns: ``input`` (the context), ``question``, ``target`` (as the Hub dataset), ``length``,
     ``num_facts``, ``fact_depths`` and ``support_depths`` (percent of context tokens before each fact /
     supporting fact), ``facts``, ``supporting`` (indices into ``facts``), ``context_tokens``, ``task``.
     Rows are streamed to a temporary Arrow file, so a 10M-token length holds one sample in memory at a time.
     """
-    return write_rows(iter_babilong(task, length, num_samples, tokenizer, haystack, seed, reserve, depth))
+    return write_rows(
+        iter_babilong(task, length, num_samples, tokenizer, haystack, seed, reserve, depth, length_convention)
+    )

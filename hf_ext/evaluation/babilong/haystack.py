@@ -7,14 +7,16 @@ Sources (see :func:`resolve_haystack`):
   250k tokens). A sample starts at a random sentence and reads on, wrapping round to the first sentence when
   it reaches the end, so contexts longer than the corpus (1M, 10M tokens) repeat it deterministically.
 * ``"pg19"`` (the PG-19 test books, as the official data, from the Parquet copy ``emozilla/pg19``) or
-  ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset streamed with
-  :func:`datasets.load_dataset`; the first and last sentence of each book are dropped.
+  ``"hf:<dataset>[:<split>[:<text field>]]"``: a Hugging Face dataset loaded with
+  :func:`datasets.load_dataset`; each sample reads from a random book at a random position, as the
+  official generator (see :class:`HubHaystack`).
 * a path to a ``.txt`` file or a folder of them (UTF-8), read in sorted order.
 
-:func:`fill_context` spends ``budget`` tokens exactly: facts first, then whole background sentences, the last
-one cut to the tokens left. Facts go between background sentences at random boundaries, in story order.
-Every sentence is tokenized once (``" " + sentence``, no special tokens, as the official generator), in
-batches, so the work is linear in the length.
+:func:`fill_context` spends ``budget`` tokens exactly, for any tokenizer: background sentences are picked
+by an estimate (``" " + sentence``, no special tokens, as the official generator, one batched call), facts
+go between them at random boundaries in story order, and the assembled context is then measured whole and
+its last background piece cut or extended until the measured count is the budget. The work stays linear in
+the length (a few whole-context measurements).
 
 Example:
     >>> import random
@@ -23,12 +25,13 @@ Example:
     >>> tokenizer = tiny_tokenizer()
     >>> facts = ["Mary went to the kitchen."]
     >>> filled = fill_context(facts, 200, tokenizer, resolve_haystack(None), random.Random(0))
-    >>> filled.num_tokens == len(tokenizer(filled.text, add_special_tokens=False)["input_ids"]) <= 200
+    >>> filled.num_tokens == len(tokenizer(filled.text, add_special_tokens=False)["input_ids"]) == 200
     True
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import random
@@ -81,34 +84,45 @@ PG19 = "emozilla/pg19"
 
 @dataclass
 class HubHaystack:
-    """A Hugging Face dataset of long texts (PG-19 test books by default), streamed in a seeded book order."""
+    """A Hugging Face dataset of long texts (PG-19 test books by default), read as the official generator
+    does: a random book, a random character position in it, then the sentences from there (the first, cut
+    one dropped, and the book's last), then another random book when that one ends. Reproducible by seed:
+    everything is drawn from the sample's ``rng``. The split is loaded once (not streamed), so any book can
+    be drawn."""
 
     path: str = PG19
     split: str = "test"
     text_field: str = "text"
-    shuffle_buffer: int = 8
 
     @property
     def name(self) -> str:
         return f"hf:{self.path}:{self.split}:{self.text_field}"
 
     @functools.cached_property
-    def stream(self):
+    def books(self):
         from datasets import load_dataset
 
-        return load_dataset(self.path, split=self.split, streaming=True)
+        books = load_dataset(self.path, split=self.split)
+        if self.text_field not in books.column_names:
+            raise ValueError(f"dataset {self.path!r} ({self.split}) has no text field {self.text_field!r}")
+        if len(books) == 0:
+            raise ValueError(f"dataset {self.path!r} ({self.split}) has no rows")
+        return books
 
     def sentences(self, rng: random.Random) -> Iterator[str]:
+        books = self.books
+        empty_draws = 0
         while True:
-            produced = False
-            for document in self.stream.shuffle(seed=rng.randrange(2**31), buffer_size=self.shuffle_buffer):
-                if self.text_field not in document:
-                    raise ValueError(f"dataset {self.path!r} has no text field {self.text_field!r}")
-                for sentence in split_sentences(document[self.text_field])[1:-1]:
-                    produced = True
-                    yield sentence
-            if not produced:
-                raise ValueError(f"dataset {self.path!r} ({self.split}) yielded no sentences")
+            text = books[rng.randrange(len(books))][self.text_field] or ""
+            start = rng.randrange(len(text)) if text else 0
+            sentences = split_sentences(text[start:])[1:-1]
+            if not sentences:  # a short book or a position near its end: draw again
+                empty_draws += 1
+                if empty_draws > 1000:
+                    raise ValueError(f"dataset {self.path!r} ({self.split}) yielded no sentences")
+                continue
+            empty_draws = 0
+            yield from sentences
 
 
 def _prose_haystack() -> SentenceListHaystack:
@@ -163,41 +177,44 @@ def resolve_haystack(spec: str | Path | Haystack | None) -> Haystack:
 
 
 def count_tokens(tokenizer, texts: Sequence[str]) -> list[int]:
-    """Tokens in ``" " + text`` for each text, without special tokens (one batched call)."""
+    """Tokens in ``" " + text`` for each text, without special tokens (one batched call): the estimate used
+    to pick sentences; the context itself is always measured whole (:func:`measure`)."""
     if not texts:
         return []
     encoded = tokenizer([" " + text for text in texts], add_special_tokens=False)["input_ids"]
     return [len(ids) for ids in encoded]
 
 
-def truncate_to_tokens(tokenizer, text: str, max_tokens: int) -> tuple[str, int]:
-    """The longest prefix of ``text`` (cut at a token) whose ``" " + prefix`` takes at most ``max_tokens``."""
-    ids = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
-    keep = min(max_tokens, len(ids))
+def measure(tokenizer, text: str) -> int:
+    """The exact number of tokens ``text`` takes, without special tokens."""
+    if not text:
+        return 0
+    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])  # no length warning
+
+
+def token_prefix(tokenizer, ids: Sequence[int], keep: int) -> str:
+    """The text of the first ``keep`` of ``ids``, stripped, without a half-decoded character at the end."""
     while keep > 0:
-        prefix = tokenizer.decode(ids[:keep], skip_special_tokens=True).strip()
-        used = count_tokens(tokenizer, [prefix])[0] if prefix else 0
-        if used <= max_tokens:
-            return prefix, used
+        text = tokenizer.decode(list(ids[:keep]), skip_special_tokens=True).strip()
+        if not text.endswith("\ufffd"):
+            return text
         keep -= 1
-    return "", 0
+    return ""
 
 
 @dataclass
 class FilledContext:
-    """A context with facts hidden in it: text, its token count, and each fact's depth (percent of tokens
-    before the fact)."""
+    """A context with facts hidden in it: text, its measured token count, and each fact's depth (percent of
+    the context's tokens before the fact)."""
 
     text: str
     num_tokens: int
     fact_depths: list[float]
 
 
-def _background(tokenizer, stream: Iterator[str], budget: int) -> tuple[list[str], list[int], str]:
-    """Whole sentences from ``stream`` up to ``budget`` tokens, the last one cut to fill it exactly.
-
-    Also returns the sentence the cut came from (or the next unused one), to top up a token or two later.
-    """
+def _background(tokenizer, stream: Iterator[str], budget: int) -> tuple[list[str], list[int]]:
+    """Whole sentences from ``stream`` while their estimated tokens fit ``budget``, plus the sentence that
+    did not fit (whole; its estimate may exceed what is left). The caller trims it to fit exactly."""
     sentences: list[str] = []
     counts: list[int] = []
     used = 0
@@ -206,18 +223,11 @@ def _background(tokenizer, stream: Iterator[str], budget: int) -> tuple[list[str
         if not batch:
             raise ValueError("the haystack ran out of sentences")
         for sentence, count in zip(batch, count_tokens(tokenizer, batch)):
-            if used == budget:
-                return sentences, counts, sentence
-            if used + count <= budget:
-                sentences.append(sentence)
-                counts.append(count)
-                used += count
-                continue
-            prefix, count = truncate_to_tokens(tokenizer, sentence, budget - used)
-            if prefix:
-                sentences.append(prefix)
-                counts.append(count)
-            return sentences, counts, sentence
+            sentences.append(sentence)
+            counts.append(count)
+            used += count
+            if used >= budget:
+                return sentences, counts
 
 
 def _fact_slots(
@@ -240,6 +250,83 @@ def _fact_slots(
     return sorted(rng.choice(allowed) for _ in range(num_facts))
 
 
+def _measure_with_depths(
+    tokenizer, text: str, starts: list[int], estimates: list[float]
+) -> tuple[int, list[float]]:
+    """The token count of ``text`` and the percent of its tokens before each fact (character offsets
+    ``starts``), from one call with token offsets; ``estimates`` when the tokenizer gives no offsets."""
+    if not text:
+        return 0, []
+    try:
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        token_starts = [start for start, _ in encoded["offset_mapping"]]
+    except (NotImplementedError, ValueError, KeyError, TypeError):
+        return measure(tokenizer, text), estimates
+    total = len(token_starts)
+    depths = [round(100.0 * bisect.bisect_left(token_starts, start) / max(total, 1), 3) for start in starts]
+    return total, depths
+
+
+class _Tail:
+    """The last background piece, cut from the sentence that did not fit and, if needed, the sentences after
+    it, to any number of its own tokens."""
+
+    def __init__(self, tokenizer, first: str, stream: Iterator[str]) -> None:
+        self.tokenizer, self.stream, self.text = tokenizer, stream, first
+        self.ids = tokenizer(first, add_special_tokens=False)["input_ids"]
+
+    def prefix(self, keep: int) -> str:
+        while len(self.ids) < keep:  # read on: the estimate fell short by more than one sentence holds
+            following = next(self.stream, None)
+            if following is None:
+                break
+            self.text = f"{self.text} {following}"
+            self.ids = self.tokenizer(self.text, add_special_tokens=False)["input_ids"]
+        return token_prefix(self.tokenizer, self.ids, min(keep, len(self.ids)))
+
+
+_MAX_CORRECTIONS = 12
+_CHARACTER_TRIMS = 24
+_TAIL_SOURCES = 3
+
+
+def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream, keep=None) -> tuple[str, int]:
+    """Set ``pieces[index]`` to the prefix of ``source`` (read on from ``stream`` if needed) that makes the
+    assembled context measure ``budget`` tokens; returns the best piece found and its measured count.
+
+    Token-level corrections first (the count moves by about the tokens added or removed); when a single
+    token would jump over the budget, the piece is trimmed character by character instead."""
+    tail = _Tail(tokenizer, source, stream)
+    keep = len(tail.ids) if keep is None else keep  # the estimate of the tokens left, usually right
+    best = ("", budget + 1)
+    tried: dict[int, int] = {}
+    for _ in range(_MAX_CORRECTIONS):
+        pieces[index] = tail.prefix(keep)
+        measured = tried[keep] = measure(tokenizer, assemble()[0])
+        if measured <= budget and (best[1] > budget or measured > best[1]):
+            best = (pieces[index], measured)
+        if measured == budget:
+            return best
+        keep = max(0, keep + budget - measured)
+        if keep in tried:  # cycling between a count under and one over the budget
+            break
+    if best[1] > budget:
+        pieces[index] = ""
+        empty = measure(tokenizer, assemble()[0])
+        return ("", empty)
+    under = max(k for k, measured in tried.items() if measured == best[1])
+    for extra in (1, 2, 3):
+        longer = tail.prefix(under + extra)
+        for cut in range(len(longer) - 1, max(len(best[0]), len(longer) - _CHARACTER_TRIMS), -1):
+            pieces[index] = longer[:cut].rstrip()
+            measured = measure(tokenizer, assemble()[0])
+            if best[1] < measured <= budget:
+                best = (pieces[index], measured)
+            if measured == budget:
+                return best
+    return best
+
+
 def fill_context(
     facts: Sequence[str],
     budget: int,
@@ -250,52 +337,84 @@ def fill_context(
 ) -> FilledContext:
     """Hide ``facts`` (in order) among haystack sentences so the context takes exactly ``budget`` tokens.
 
+    Sentences are picked by their estimated tokens (``" " + sentence``); the assembled context is then
+    measured whole and the last background piece is cut or extended, token by token of its own text, until
+    the measured count is the budget (it is never over; in the rare case where no cut lands exactly, the
+    longest one under the budget is kept). ``num_tokens`` is always the measured count.
+
     ``budget=0`` (or no haystack) gives the facts alone. ``depth=(low, high)`` starts the facts between
     ``low`` and ``high`` percent of the context. Raises ValueError when the facts alone exceed the budget.
     """
-    fact_counts = count_tokens(tokenizer, list(facts))
+    facts = list(facts)
+    fact_counts = count_tokens(tokenizer, facts)
     fact_total = sum(fact_counts)
-    if budget and fact_total > budget:
+    if budget and (fact_total > budget or measure(tokenizer, " ".join(facts)) > budget):
         raise ValueError(
             f"the {len(facts)} facts take {fact_total} tokens, more than the {budget}-token context budget; "
             "raise the length or lower the reserve"
         )
-    background, counts, spare = [], [], ""
+    background: list[str] = []
+    counts: list[int] = []
+    stream: Iterator[str] = iter(())
     if budget and haystack is not None:
-        background, counts, spare = _background(tokenizer, haystack.sentences(rng), budget - fact_total)
+        stream = haystack.sentences(rng)
+        background, counts = _background(tokenizer, stream, budget - fact_total)
+        counts[-1] = max(0, budget - fact_total - sum(counts[:-1]))  # what is left for the sentence cut last
     slots = _fact_slots(rng, counts, fact_total, len(facts), depth)
     pieces: list[str] = []
-    depths: list[float] = []
-    total = fact_total + sum(counts)
+    is_fact: list[bool] = []
+    estimates: list[float] = []
+    total_estimate = max(sum(counts) + fact_total, 1)
     position = 0
-    next_fact = 0
-    last = -1  # index in pieces of the last background sentence
     for boundary in range(len(background) + 1):
-        while next_fact < len(facts) and slots[next_fact] == boundary:
-            depths.append(round(100.0 * position / max(total, 1), 3))
-            pieces.append(facts[next_fact])
-            position += fact_counts[next_fact]
-            next_fact += 1
+        while len(estimates) < len(facts) and slots[len(estimates)] == boundary:
+            estimates.append(round(100.0 * position / total_estimate, 3))
+            pieces.append(facts[len(estimates) - 1])
+            is_fact.append(True)
+            position += fact_counts[len(estimates) - 1]
         if boundary < len(background):
-            last = len(pieces)
             pieces.append(background[boundary])
+            is_fact.append(False)
             position += counts[boundary]
-    if not pieces:
-        return FilledContext("", 0, depths)
-    # The first piece has no leading space in the context: count it as it stands, then top up (or trim)
-    # the last background piece so the context still spends the budget without going over it.
-    total += (
-        len(tokenizer(pieces[0], add_special_tokens=False)["input_ids"])
-        - count_tokens(tokenizer, pieces[:1])[0]
-    )
-    if budget and last > 0 and total != budget:
-        is_cut = spare.startswith(background[-1]) and spare != background[-1]
-        cut_from = spare if is_cut else f"{background[-1]} {spare}".strip()
-        allowed = counts[-1] + budget - total
-        text, used = truncate_to_tokens(tokenizer, cut_from, allowed) if allowed > 0 else ("", 0)
-        if text:
-            pieces[last] = text
-        else:
-            del pieces[last]
-        total += used - counts[-1]
-    return FilledContext(" ".join(pieces), total, depths)
+
+    def assemble() -> tuple[str, list[int]]:
+        text, starts = "", []
+        for piece, fact in zip(pieces, is_fact):
+            if not piece:
+                continue
+            text += " " if text else ""
+            if fact:
+                starts.append(len(text))
+            text += piece
+        return text, starts
+
+    if background:
+        adjustable = max(i for i, fact in enumerate(is_fact) if not fact)  # the last background sentence
+        sources = [background[-1]]
+        best = ("", budget + 1)
+        estimate = counts[-1]
+        for attempt in range(_TAIL_SOURCES):
+            if attempt == len(sources):  # start the piece at a later sentence: other cuts, other counts
+                following = next(stream, None)
+                if following is None:
+                    break
+                sources.append(following)
+            piece, measured = _fit_piece(
+                tokenizer, budget, pieces, adjustable, assemble, sources[attempt], stream, estimate
+            )
+            estimate = None
+            if measured <= budget and (best[1] > budget or measured > best[1]):
+                best = (piece, measured)
+            if measured == budget:
+                break
+        pieces[adjustable] = best[0] if best[1] <= budget else ""
+    text, starts = assemble()
+    total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
+    while total > budget > 0:  # estimates far off: drop background sentences from the end until it fits
+        dropped = [i for i, fact in enumerate(is_fact) if not fact and pieces[i]]
+        if not dropped:
+            break
+        pieces[dropped[-1]] = ""
+        text, starts = assemble()
+        total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
+    return FilledContext(text, total, depths)

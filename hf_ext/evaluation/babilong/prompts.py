@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import functools
-import itertools
 import random
 
 from hf_ext.evaluation.babilong.story import Story, check_task
@@ -79,6 +78,7 @@ for _task in ("qa6", "qa9", "qa17", "qa18"):
     POST_PROMPTS[_task] = YES_NO
 
 MAX_EXAMPLE_FACTS = 8  # keeps the prompt around the context short
+EXAMPLE_SEEDS = 64  # stories drawn to pick the examples from
 TEMPLATE = (
     "{instruction}\n\n{examples}\n\n{post_prompt}\n\n<context>\n{context}\n</context>\n\nQuestion: {question}"
 )
@@ -103,12 +103,15 @@ def examples(task: str, count: int = 2) -> str:
     """``count`` worked examples for ``task``, drawn from its simulator with fixed seeds."""
     from hf_ext.evaluation.babilong.generator import simulate_story
 
+    stories = [
+        simulate_story(task, random.Random(f"babilong-example-{task}-{seed}"))
+        for seed in range(EXAMPLE_SEEDS)
+    ]
+    short = [story for story in stories if len(story.facts) <= MAX_EXAMPLE_FACTS]
+    if len(short) < count:  # a task whose stories are all longer (qa16 has 9 facts): the shortest ones
+        short = sorted(stories, key=lambda story: len(story.facts))
     blocks = []
-    seeds = itertools.count()
-    while len(blocks) < count:
-        story = simulate_story(task, random.Random(f"babilong-example-{task}-{next(seeds)}"))
-        if len(story.facts) > MAX_EXAMPLE_FACTS:
-            continue
+    for story in short[:count]:
         body = "\n".join(story.facts)
         blocks.append(
             f"<example>\n{body}\n\nQuestion: {story.question}\nAnswer: {answer_text(task, story)}\n</example>"

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import random
-from collections import deque
 
 from hf_ext.evaluation.babilong.story import (
     DIRECTIONS,
@@ -59,8 +58,12 @@ def _say_edge(rng: random.Random, edge: tuple[str, str, str]) -> str:
 
 
 def two_arg_relations(rng: random.Random) -> Story:
-    """qa4: "What is north of the kitchen?" / "What is the kitchen north of?" from two stated relations."""
-    edges = _grid_tree(rng, 3)
+    """qa4: three rooms in a row (as the original: always collinear), two facts for the two neighbouring
+    pairs; "What is north of the kitchen?" / "What is the kitchen north of?" about one of them."""
+    line = rng.sample(ROOMS, 3)  # along one axis, each room one step ``ahead`` of the one before
+    ahead = "north" if rng.random() < 0.5 else "east"
+    edges = [(line[1], ahead, line[0]), (line[2], ahead, line[1])]
+    rng.shuffle(edges)  # edge = (room, direction, other): room lies one step direction of other
     facts = [_say_edge(rng, edge) for edge in edges]
     index = rng.randrange(len(edges))
     room, direction, other = edges[index]
@@ -74,6 +77,7 @@ def two_arg_relations(rng: random.Random) -> Story:
 def path_finding(rng: random.Random) -> Story:
     """qa19: the two steps from one room to another along the stated relations, e.g. ``"s,e"``."""
     edges = _grid_tree(rng, 6)
+    rng.shuffle(edges)  # the original states the map in no particular order
     facts = [_say_edge(rng, edge) for edge in edges]
     steps: dict[str, list[tuple[str, str, int]]] = {}  # room -> (direction to go, neighbour, fact index)
     for index, (room, direction, other) in enumerate(edges):
@@ -94,15 +98,19 @@ def path_finding(rng: random.Random) -> Story:
 TIMES = ("yesterday", "this morning", "this afternoon", "this evening")
 
 
+TIME_STORY_FACTS = (12, 14)  # the original's time stories reach 12 or 14 facts; questions every 2 facts
+
+
 def time_reasoning(rng: random.Random) -> Story:
-    """qa14: moves stamped with a time of day, told out of order; where was someone before a place."""
+    """qa14: moves stamped with a time of day, told out of order; where was someone before a place.
+
+    As the original: four people, each at two to four times of the day, all told in random order; the
+    question comes after an even number of facts and asks about two consecutive times of one person, both
+    already told (so nothing untold lies between them)."""
     facts: list[tuple[str, str, int, str]] = []  # (sentence, actor, time index, place)
-    for actor in rng.sample(TIME_ACTORS, rng.randint(1, 3)):
-        slots = sorted(rng.sample(range(len(TIMES)), rng.randint(2, 4)))
-        place = None
-        for slot in slots:
-            place = rng.choice([p for p in TIME_PLACES if p != place])
-            verb, when = rng.choice(MOVE_VERBS), TIMES[slot]
+    for actor in TIME_ACTORS:
+        for slot in sorted(rng.sample(range(len(TIMES)), rng.randint(2, 4))):
+            place, verb, when = rng.choice(TIME_PLACES), rng.choice(MOVE_VERBS), TIMES[slot]
             sentence = (
                 f"{when[0].upper()}{when[1:]} {actor} {verb} the {place}."
                 if rng.random() < 0.5
@@ -110,31 +118,40 @@ def time_reasoning(rng: random.Random) -> Story:
             )
             facts.append((sentence, actor, slot, place))
     rng.shuffle(facts)
+    facts = facts[: rng.choice(TIME_STORY_FACTS)]
+    told = 2 * rng.randint(1, len(facts) // 2)
     candidates = []
-    for actor in sorted({fact[1] for fact in facts}):
+    for actor in TIME_ACTORS:
         timeline = sorted(
             (slot, place, index) for index, (_, who, slot, place) in enumerate(facts) if who == actor
         )
         places = [place for _, place, _ in timeline]
         for (_, before, before_fact), (_, place, fact) in zip(timeline, timeline[1:]):
-            if places.count(place) == 1:
+            if places.count(place) == 1 and max(before_fact, fact) < told:
                 candidates.append((actor, place, before, sorted([before_fact, fact])))
     if not candidates:
         raise NoQuestion
     actor, place, before, support = rng.choice(candidates)
-    return Story([fact[0] for fact in facts], f"Where was {actor} before the {place}?", before, support)
+    return Story(
+        [fact[0] for fact in facts[:told]], f"Where was {actor} before the {place}?", before, support
+    )
 
 
 # --- deduction and induction (qa15, qa16) ----------------------------------------------------------------
 
 SPECIES = {"mouse": "mice", "sheep": "sheep", "wolf": "wolves", "cat": "cats"}
 FEARFUL_NAMES = ("Emily", "Gertrude", "Jessica", "Winona")
+FEARED_WEIGHTS = {"wolf": 0.34, "mouse": 0.24, "cat": 0.21, "sheep": 0.21}  # the original's answer shares
 
 
 def basic_deduction(rng: random.Random) -> Story:
     """qa15: "Sheep are afraid of wolves. Gertrude is a sheep." -> Gertrude is afraid of a wolf."""
     species = list(SPECIES)
-    fears = {kind: rng.choice([other for other in species if other != kind]) for kind in species}
+    fears = {
+        kind: rng.choices(others, [FEARED_WEIGHTS[other] for other in others])[0]
+        for kind in species
+        for others in [[other for other in species if other != kind]]
+    }
     kind_of = {name: rng.choice(species) for name in FEARFUL_NAMES}
     facts = [
         (f"{SPECIES[kind].capitalize()} are afraid of {SPECIES[feared]}.", kind)
@@ -146,7 +163,10 @@ def basic_deduction(rng: random.Random) -> Story:
     name = rng.choice(FEARFUL_NAMES)
     support = sorted([where[name], where[kind_of[name]]])
     return Story(
-        [sentence for sentence, _ in facts], f"What is {name} afraid of?", fears[kind_of[name]], support
+        [sentence for sentence, _ in facts],
+        f"What is {name.lower()} afraid of?",  # the original writes the name in lower case here
+        fears[kind_of[name]],
+        support,
     )
 
 
@@ -156,24 +176,29 @@ ANIMAL_NAMES = ("Lily", "Bernhard", "Greg", "Julius", "Brian")
 
 
 def basic_induction(rng: random.Random) -> Story:
-    """qa16: every member of a species shares one colour; a named member's colour answers for the others."""
+    """qa16: every member of a species shares one colour; a named member's colour answers for the others.
+
+    As the original: five animals, each told a species; four of them also told a colour (after their
+    species), the fifth asked about; one of the four shares its species."""
     colour_of = {animal: rng.choice(COLOURS) for animal in ANIMALS}
     names = list(ANIMAL_NAMES)
     rng.shuffle(names)
     question_name, witness = names[0], names[1]
-    animal = rng.choice(ANIMALS)
-    kinds = {question_name: animal, witness: animal}
+    kinds = {question_name: rng.choice(ANIMALS)}
+    kinds[witness] = kinds[question_name]
     kinds.update({name: rng.choice(ANIMALS) for name in names[2:]})
-    facts: list[tuple[str, tuple]] = [(f"{name} is a {kind}.", ("is", name)) for name, kind in kinds.items()]
-    facts += [
-        (f"{name} is {colour_of[kinds[name]]}.", ("colour", name))
-        for name in names[1:]
-        if rng.random() < 0.7 or name == witness
+    steps = {name: [("is", name)] + ([("colour", name)] if name != question_name else []) for name in names}
+    order: list[tuple[str, str]] = []
+    while any(steps.values()):  # the names' facts interleaved at random, each species before its colour
+        name = rng.choice([n for n in names if steps[n]])
+        order.append(steps[name].pop(0))
+    facts = [
+        f"{name} is a {kinds[name]}." if kind == "is" else f"{name} is {colour_of[kinds[name]]}."
+        for kind, name in order
     ]
-    rng.shuffle(facts)
-    where = {key: index for index, (_, key) in enumerate(facts)}
+    where = {key: index for index, key in enumerate(order)}
     support = [where[("is", question_name)], where[("is", witness)], where[("colour", witness)]]
-    return Story([f[0] for f in facts], f"What color is {question_name}?", colour_of[animal], sorted(support))
+    return Story(facts, f"What color is {question_name}?", colour_of[kinds[question_name]], sorted(support))
 
 
 # --- positions and sizes (qa17, qa18) --------------------------------------------------------------------
@@ -189,70 +214,81 @@ def _holds(relation: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
 
 
 def positional_reasoning(rng: random.Random) -> Story:
-    """qa17: two unit-step relations place three shapes; is the first shape <relation> the third?"""
+    """qa17: two unit-step relations place three shapes in distinct grid cells; is one end shape <relation>
+    the other? Only relations along an axis where the two shapes differ are asked (as the original, which
+    never asks "above" of two shapes on one row), so every question has one answer, half of them yes."""
     first, middle, last = rng.sample(SHAPES, 3)
-    relation_1, relation_2 = rng.choice(list(POSITIONS)), rng.choice(list(POSITIONS))
-    place = {middle: (0, 0)}
-    place[first] = POSITIONS[relation_1]
-    place[last] = tuple(-v for v in POSITIONS[relation_2])  # "middle is relation_2 last"
+    while True:
+        relation_1, relation_2 = rng.choice(list(POSITIONS)), rng.choice(list(POSITIONS))
+        place = {middle: (0, 0), first: POSITIONS[relation_1]}
+        place[last] = tuple(-v for v in POSITIONS[relation_2])  # "middle is relation_2 last"
+        if place[first] != place[last]:  # the original grid never puts two shapes in one cell
+            break
     facts = [f"The {first} is {relation_1} the {middle}.", f"The {middle} is {relation_2} the {last}."]
-    if rng.random() < 0.5:
-        facts.reverse()
     a, b = (first, last) if rng.random() < 0.5 else (last, first)
-    asked = rng.choice(list(POSITIONS))
-    answer = "yes" if _holds(asked, place[a], place[b]) else "no"
+    differing = [r for r in POSITIONS if _holds(r, place[a], place[b])]  # one or two relations hold
+    holding = rng.choice(differing)
+    if rng.random() < 0.5:
+        asked, answer = holding, "yes"
+    else:
+        asked, answer = _opposite_relation(holding), "no"
     return Story(facts, f"Is the {a} {asked} the {b}?", answer, [0, 1])
 
 
-CONTAINERS = ("box", "box of chocolates", "chest", "chocolate", "container", "suitcase")
+def _opposite_relation(relation: str) -> str:
+    return {
+        "to the left of": "to the right of",
+        "to the right of": "to the left of",
+        "above": "below",
+        "below": "above",
+    }[relation]
+
+
+SMALL_THINGS = ("chocolate", "box of chocolates")  # always the two smallest, in this order
+CONTAINERS = ("box", "chest", "container", "suitcase")  # bigger than both, in a random order per story
+SIZE_BLOCK = 5  # facts between question points, as the original (5, 10 or 15 facts before a question)
+SIZE_BLOCKS = (1, 2, 3)
+SIZE_BLOCK_WEIGHTS = (0.79, 0.19, 0.02)
+
+
+def _size_fact(rng: random.Random, small: str, big: str) -> str:
+    if rng.random() < 0.5:
+        return f"The {small} fits inside the {big}."
+    return f"The {big} is bigger than the {small}."
 
 
 def size_reasoning(rng: random.Random) -> Story:
-    """qa18: "fits inside" / "is bigger than" facts about a hidden size order; ask an order they imply."""
-    order = list(CONTAINERS)
-    rng.shuffle(order)  # order[i] is smaller than order[j] when i < j
+    """qa18: "fits inside" / "is bigger than" facts about a size order that respects common sense (a
+    chocolate is smaller than a box of chocolates, which is smaller than every box, chest, container and
+    suitcase; those four are ordered at random); the question needs a chain of exactly two facts."""
+    order = list(SMALL_THINGS) + rng.sample(CONTAINERS, len(CONTAINERS))  # order[i] smaller when i < j
     pairs = [(order[i], order[j]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    chosen = rng.sample(pairs, rng.randint(3, 6))
-    facts = [
-        f"The {small} fits inside the {big}."
-        if rng.random() < 0.5
-        else f"The {big} is bigger than the {small}."
-        for small, big in chosen
-    ]
-    bigger: dict[str, list[tuple[str, int]]] = {}
-    for index, (small, big) in enumerate(chosen):
-        bigger.setdefault(small, []).append((big, index))
-    implied = []  # (small, big, facts on the shortest chain), for chains of two or more facts
-    for start in bigger:
-        queue, seen = deque([(start, [])]), {start}
-        while queue:
-            item, path = queue.popleft()
-            for big, index in bigger.get(item, []):
-                if big not in seen:
-                    seen.add(big)
-                    queue.append((big, path + [index]))
-                    implied.append((start, big, path + [index]))
-    multi = [fact for fact in implied if len(fact[2]) >= 2] or implied
-    small, big, support = rng.choice(multi)
+    blocks = rng.choices(SIZE_BLOCKS, SIZE_BLOCK_WEIGHTS)[0]
+    chosen = [rng.choice(pairs) for _ in range(SIZE_BLOCK * blocks)]
+    stated = set(chosen)
+    chains = []  # (small, big, [fact a, fact b]): small < middle (fact a), middle < big (fact b)
+    for first, (small, middle) in enumerate(chosen):
+        for second, (middle_2, big) in enumerate(chosen):
+            if middle_2 == middle and (small, big) not in stated:
+                chains.append((small, big, sorted([first, second])))
+    if not chains:
+        raise NoQuestion
+    small, big, support = rng.choice(chains)
+    facts = [_size_fact(rng, a, b) for a, b in chosen]
+    answer = "yes" if rng.random() < 0.5 else "no"
     if rng.random() < 0.5:
-        question, answer = (
-            (f"Does the {small} fit in the {big}?", "yes")
-            if rng.random() < 0.5
-            else (
-                f"Does the {big} fit in the {small}?",
-                "no",
-            )
+        question = (
+            f"Does the {small} fit in the {big}?"
+            if answer == "yes"
+            else f"Does the {big} fit in the {small}?"
         )
     else:
-        question, answer = (
-            (f"Is the {big} bigger than the {small}?", "yes")
-            if rng.random() < 0.5
-            else (
-                f"Is the {small} bigger than the {big}?",
-                "no",
-            )
+        question = (
+            f"Is the {big} bigger than the {small}?"
+            if answer == "yes"
+            else f"Is the {small} bigger than the {big}?"
         )
-    return Story(facts, question, answer, sorted(support))
+    return Story(facts, question, answer, support)
 
 
 # --- motivations (qa20) ----------------------------------------------------------------------------------
@@ -266,38 +302,45 @@ NEEDS = {
 AGENTS = ("Antoine", "Jason", "Sumit", "Yann")
 
 
+GET_AFTER_GOING = 0.7  # share of agents that also take the thing, after going
+
+
 def motivations(rng: random.Random) -> Story:
-    """qa20: a need sends an agent to a place and makes them take a thing; ask where they will go or why."""
+    """qa20: a need sends an agent to a place and makes them take a thing; ask where they will go or why.
+
+    As the original: four agents, each told needing something, going, and (mostly) taking the thing, the
+    agents' steps interleaved at random; the story stops after a random fact, which the question is about,
+    and the support is the fact stating the need. The original writes the name in lower case in the
+    question."""
+    steps: dict[str, list[str]] = {}
+    need_of = {agent: rng.choice(sorted(NEEDS)) for agent in AGENTS}
+    for agent in AGENTS:
+        steps[agent] = ["need", "go"] + (["get"] if rng.random() < GET_AFTER_GOING else [])
+    order: list[tuple[str, str]] = []
+    while any(steps.values()):
+        agent = rng.choice([a for a in AGENTS if steps[a]])
+        order.append((agent, steps[agent].pop(0)))
+    told = rng.randint(1, len(order))
     facts: list[str] = []
-    plans = {
-        agent: (rng.choice(sorted(NEEDS)), rng.randint(0, 2))
-        for agent in rng.sample(AGENTS, rng.randint(1, 3))
-    }
     need_fact: dict[str, int] = {}
-    done: dict[str, list[tuple[str, int]]] = {}
-    pending = [(agent, step) for agent, (_, steps) in plans.items() for step in range(steps + 1)]
-    agents_in_order = sorted(pending, key=lambda item: (item[1], rng.random()))
-    for agent, step in agents_in_order:
-        need = plans[agent][0]
-        place, thing = NEEDS[need]
-        if step == 0:
-            facts.append(f"{agent} is {need}.")
-            need_fact[agent] = len(facts) - 1
-        elif step == 1:
+    for agent, step in order[:told]:
+        place, thing = NEEDS[need_of[agent]]
+        if step == "need":
+            need_fact[agent] = len(facts)
+            facts.append(f"{agent} is {need_of[agent]}.")
+        elif step == "go":
             facts.append(f"{agent} {rng.choice(MOVE_VERBS)} the {place}.")
-            done.setdefault(agent, []).append(("go", len(facts) - 1))
         else:
             facts.append(f"{agent} {rng.choice(('picked up', 'got', 'grabbed', 'took'))} the {thing} there.")
-            done.setdefault(agent, []).append(("get", len(facts) - 1))
-    options = []
-    for agent, (need, _) in plans.items():
-        place, thing = NEEDS[need]
-        actions = dict(done.get(agent, []))
-        if "go" not in actions:
-            options.append((f"Where will {agent} go?", place, [need_fact[agent]]))
-        else:
-            options.append((f"Why did {agent} go to the {place}?", need, [need_fact[agent], actions["go"]]))
-        if "get" in actions:
-            options.append((f"Why did {agent} get the {thing}?", need, [need_fact[agent], actions["get"]]))
-    question, answer, support = rng.choice(options)
-    return Story(facts, question, answer, sorted(support))
+    asked = told - 1  # a question after every fact, about that fact
+    agent, step = order[asked]
+    need = need_of[agent]
+    place, thing = NEEDS[need]
+    name = agent.lower()
+    if step == "need":
+        question, answer = f"Where will {name} go?", place
+    elif step == "go":
+        question, answer = f"Why did {name} go to the {place}?", need
+    else:
+        question, answer = f"Why did {name} get the {thing}?", need
+    return Story(facts, question, answer, [need_fact[agent]])

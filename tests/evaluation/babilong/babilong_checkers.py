@@ -89,6 +89,8 @@ def solve_house(task: str, facts: list[str], question: str, strict: bool = True)
         return {o for g, o, r in gives if (g, r) == m.groups()}
     if m := re.match(r"Who did (\w+) give the (\w+) to\?", question):
         return {r for g, o, r in gives if (g, o) == m.groups()}
+    if m := re.match(r"Who gave the (\w+)\?", question):
+        return {g for g, o, r in gives if o == m.group(1)}
     if m := re.match(r"Who received the (\w+)\?", question):
         return {r for g, o, r in gives if o == m.group(1)}
     raise AssertionError(f"{task}: unparsed question {question!r}")
@@ -197,7 +199,7 @@ def solve_deduction(task: str, facts: list[str], question: str) -> set[str]:
         else:
             name, animal = re.match(r"(\w+) is an? (\w+)\.$", fact).groups()
             kind[name] = animal
-    return fears[kind[re.match(r"What is (\w+) afraid of\?", question).group(1)]]
+    return fears[kind[re.match(r"What is (\w+) afraid of\?", question).group(1).capitalize()]]
 
 
 def solve_induction(task: str, facts: list[str], question: str) -> set[str]:
@@ -272,10 +274,10 @@ def solve_motivations(task: str, facts: list[str], question: str) -> set[str]:
             need[m.group(1)] = m.group(2)
         else:
             assert MOVE.match(fact) or GET.match(fact), fact
-    if m := re.match(r"Where will (\w+) go\?", question):
-        return {REMEDY[need[m.group(1)]]}
+    if m := re.match(r"Where will (\w+) go\?", question):  # the name is in lower case, as the original
+        return {REMEDY[need[m.group(1).capitalize()]]}
     m = re.match(r"Why did (\w+) (?:go to|get) the (\w+)\?", question)
-    return {need[m.group(1)]}
+    return {need[m.group(1).capitalize()]}
 
 
 SOLVERS = {

@@ -1,8 +1,10 @@
 """generate_babilong: exact token budgets, facts in order at their recorded depths, seeds, sources, errors."""
 
+import re
+
 import pytest
 
-from hf_ext.evaluation.babilong import generate_babilong, iter_babilong, parse_length
+from hf_ext.evaluation.babilong import generate_babilong, iter_babilong, length_label, parse_length
 from hf_ext.evaluation.babilong.haystack import HubHaystack, resolve_haystack, split_sentences
 from hf_ext.testing import tiny_tokenizer
 
@@ -93,26 +95,44 @@ def test_local_text_files_as_haystack(tokenizer, tmp_path):
     assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] <= 350  # the corpus wraps round
 
 
-def test_hub_haystack_streams_books_and_drops_their_edges(monkeypatch, tokenizer):
+def test_both_length_conventions(tokenizer):
+    assert parse_length("4k") == 4096 and parse_length("4k", "official") == 4000
+    assert parse_length("1M", "official") == 10**6 and length_label(4000, "official") == "4k"
+    assert length_label(4000) == "4000" and length_label(4096) == "4k"
+    row = next(iter_babilong("qa1", "2k", 1, tokenizer, reserve=300, length_convention="official"))
+    assert row["length"] == 2000 and row["context_tokens"] == 1700 == n_tokens(tokenizer, row["input"])
+    with pytest.raises(ValueError, match="'model' or 'official'"):
+        parse_length("4k", "binary")
+
+
+def test_hub_haystack_reads_a_random_book_at_a_random_position(monkeypatch, tokenizer):
     import datasets
 
-    books = [" ".join(f"Book {b} sentence number {i} is here now." for i in range(12)) for b in range(3)]
-    stream = datasets.Dataset.from_dict({"text": books}).to_iterable_dataset()
+    books = [" ".join(f"Book {b} sentence number {i} is here now." for i in range(400)) for b in range(8)]
     calls = []
 
-    def fake_load_dataset(path, split=None, streaming=False, **kwargs):
-        calls.append((path, split, streaming))
-        return stream
+    def fake_load_dataset(path, split=None, **kwargs):  # a local multi-document stand-in for the Hub
+        calls.append((path, split))
+        return datasets.Dataset.from_dict({"text": books})
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     haystack = resolve_haystack("hf:someone/books:test:text")
     assert isinstance(haystack, HubHaystack) and haystack.path == "someone/books"
-    row = next(
-        iter_babilong("qa1", length=300, num_samples=1, tokenizer=tokenizer, reserve=50, haystack=haystack)
+    rows = list(
+        iter_babilong("qa1", length=300, num_samples=24, tokenizer=tokenizer, reserve=50, haystack=haystack)
     )
-    assert calls[0] == ("someone/books", "test", True)
-    assert "sentence number 0 " not in row["input"] and "sentence number 11 " not in row["input"]
-    assert "Book " in row["input"]
+    assert calls == [("someone/books", "test")]  # loaded once
+    firsts = []
+    for row in rows:
+        book, number = re.search(r"Book (\d) sentence number (\d+)", row["input"]).groups()
+        firsts.append((int(book), int(number)))
+        assert "sentence number 399 " not in row["input"]  # a book's last sentence is dropped
+    assert len({book for book, _ in firsts}) >= 5  # many books, not the first few of a stream
+    assert len({number for _, number in firsts}) >= 20 and max(n for _, n in firsts) > 200  # any position
+    again = list(
+        iter_babilong("qa1", length=300, num_samples=24, tokenizer=tokenizer, reserve=50, haystack=haystack)
+    )
+    assert [row["input"] for row in again] == [row["input"] for row in rows]  # reproducible by seed
     assert resolve_haystack("pg19").path == "emozilla/pg19"
 
 
@@ -146,7 +166,7 @@ def test_parse_length():
         ({"task": "qa0"}, "unknown BABILong task"),
         ({"length": -1}, "length must be >= 0"),
         ({"length": "4kb"}, "not a token count"),
-        ({"length": 320, "reserve": 300}, "more than the 20-token context budget"),
+        ({"length": 320, "reserve": 300}, "no story fits a 320-token sample"),
         ({"length": 200, "reserve": 300}, "leaves no context"),
         ({"tokenizer": None}, "tokenizer is required"),
         ({"num_samples": 0}, "num_samples must be >= 1"),

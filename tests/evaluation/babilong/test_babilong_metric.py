@@ -2,8 +2,8 @@
 
 import pytest
 
-from hf_ext.evaluation.babilong import TASK_NAMES, compare_answers, contains_answer
-from hf_ext.evaluation.babilong.metric import first_sentence
+from hf_ext.evaluation.babilong import TASK_NAMES, TASKS, compare_answers, contains_answer
+from hf_ext.evaluation.babilong.metric import compare_answers_official, first_sentence
 
 # (task, target, question, output, expected under the official rule)
 CASES = [
@@ -80,6 +80,7 @@ def test_first_sentence_cuts_at_period_and_markers():
     assert first_sentence("Kitchen. Garden.") == "kitchen"
     assert first_sentence("garden <example> kitchen") == "garden"
     assert first_sentence("office\nQuestion: where") == "office"
+    assert first_sentence("the question is hard, office") == "the question is hard, office"
 
 
 def test_contains_is_the_lenient_substring_score():
@@ -91,3 +92,48 @@ def test_contains_is_the_lenient_substring_score():
 def test_unknown_task():
     with pytest.raises(ValueError, match="unknown BABILong task"):
         compare_answers("yes", "yes", "Is it?", "qa99")
+
+
+# (task, target, question, output, acc, acc_official): where our rule and the official one part
+DIFFERENCES = [
+    ("qa7", "none", "How many objects is Mary carrying?", "none", True, False),  # "one" inside "none"
+    ("qa6", "yes", "Is John in the office?", "yes, not in the garden", True, False),  # "no" inside "not"
+    ("qa8", "apple", "What is Mary carrying?", "apple and nothing else", False, False),
+    ("qa6", "no", "Is John in the office?", "Nothing.", False, True),  # "nothing" is not "no"
+    # "question" in the answer cuts the official output, not ours ("Question:" only, case-sensitive)
+    ("qa1", "bedroom", "Where is Mary?", "The answer to your question: bedroom", True, True),
+    ("qa1", "bedroom", "Where is Mary?", "bedroom\nQuestion: where is John", True, True),
+    ("qa1", "bedroom", "Where is Mary?", "kitchen\nQuestion: Where is the bedroom", False, False),
+]
+
+
+@pytest.mark.parametrize(("task", "target", "question", "output", "ours", "official"), DIFFERENCES)
+def test_whole_word_rule_and_official_rule(task, target, question, output, ours, official):
+    assert compare_answers(target, output, question, task) is ours
+    assert compare_answers_official(target, output, question, task) is official
+
+
+def test_official_rule_is_the_upstream_code_on_every_hand_made_case():
+    # upstream, written out: lowercase, first sentence, cut at markers, substring labels minus the question's
+    def upstream(target, output, question, labels):
+        output = output.lower().split(".")[0].split("<context>")[0].split("<example>")[0].split("Question")[0]
+        labels = {label.lower() for label in labels}
+        found = {lab for lab in labels if lab in output} - {lab for lab in labels if lab in question.lower()}
+        target = target.lower()
+        if "," in target and len(target) > 3:
+            parts = target.split(",")
+            return all(part in found for part in parts) and len(found) == len(parts)
+        return target in found and len(found) == 1
+
+    for task, target, question, output, *_ in CASES + DIFFERENCES:
+        expected = upstream(target, output, question, TASKS[task].labels)
+        assert compare_answers_official(target, output, question, task) is expected, (task, output)
+
+
+def test_stop_sequences_never_empty_an_answer():
+    from hf_ext.registry import tasks_path
+
+    common = (tasks_path() / "babilong" / "_hfx_babilong_common_yaml").read_text()
+    assert "until: []" in common
+    # the metrics cut the output themselves: an answer after a blank line still counts
+    assert compare_answers("garden", "\n\nThe garden.", "Where is Mary?", "qa1")

@@ -1,0 +1,71 @@
+"""Generated bAbI tasks against the original ones: the statistics of
+:mod:`hf_ext.evaluation.babilong.fidelity` per task, on the original ``test`` files (1,000 questions per task)
+and on as many generated stories, written to benchmarks/results/babi_fidelity.json and printed as a
+Markdown table (generated / original; a ✗ marks a check outside its tolerance).
+
+The original files are not part of the repository: pass their folder (bAbI v1.2 ``en-10k`` or ``en``).
+
+    python benchmarks/bench_babi_fidelity.py [--babi ../shared/fixtures/babi/en] [--stories 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from hf_ext.evaluation.babilong import TASK_NAMES, simulate_story
+from hf_ext.evaluation.babilong.fidelity import compare_task, markdown_table, read_babi_task
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "babi_fidelity.json"
+DEFAULT_BABI = ROOT / ".." / "shared" / "fixtures" / "babi" / "en"
+
+
+def run(babi: Path, stories: int, tasks: list[str], seed: int = 0) -> dict:
+    """``{task: {"original", "generated", "checks"}}`` for each task."""
+    results = {}
+    for task in tqdm(tasks, desc="bAbI fidelity", leave=False):
+        original = read_babi_task(babi, task, "test")[:stories]
+        generated = [
+            simulate_story(task, random.Random(f"fidelity/{seed}/{task}/{i}")) for i in range(stories)
+        ]
+        results[task] = compare_task(task, generated, original)
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--babi", type=Path, default=DEFAULT_BABI, help="folder of the bAbI qa*_test.txt files"
+    )
+    parser.add_argument("--stories", type=int, default=1000, help="questions per task, each source")
+    parser.add_argument("--tasks", default=",".join(TASK_NAMES))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    results = run(args.babi, args.stories, args.tasks.split(","), args.seed)
+    table = markdown_table(results)
+    failed = {
+        task: [name for name, check in r["checks"].items() if not check["passed"]]
+        for task, r in results.items()
+    }
+    payload = {
+        "stories_per_task": args.stories,
+        "seed": args.seed,
+        "original": "bAbI v1.2 test files (1,000 questions per task)",
+        "failed_checks": {task: names for task, names in failed.items() if names},
+        "tasks": results,
+        "table": table,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    print(table)
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Generated bAbI tasks against the original test files (when ``../shared/fixtures/babi`` is present):
+supporting facts, answers, story lengths, first supporting fact, question forms and simple heuristics."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from hf_ext.evaluation.babilong import TASK_NAMES, simulate_story
+from hf_ext.evaluation.babilong.fidelity import (
+    compare_task,
+    markdown_table,
+    parse_babi,
+    question_form,
+    read_babi_task,
+)
+
+BABI = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "babi" / "en"
+STORIES = 400
+ANSWER_TOLERANCE = 0.08  # the benchmark's 5 points at 1,000 stories, plus the noise of 400
+# Differences that remain (docs/babilong.md says why): the original's answer mix in qa3 leans to the garden,
+# and its qa7/qa8 actors carry more transfers per question than our simulation gives.
+KNOWN_GAPS = {("qa3", "answers"), ("qa7", "support"), ("qa8", "support")}
+
+needs_babi = pytest.mark.skipif(not BABI.is_dir(), reason="the bAbI fixture folder is absent")
+
+
+@pytest.mark.slow
+@needs_babi
+def test_generated_tasks_match_the_original_statistics():
+    failed = set()
+    for task in TASK_NAMES:
+        original = read_babi_task(BABI, task)
+        assert len(original) == 1000
+        generated = [simulate_story(task, random.Random(f"fidelity-test/{task}/{i}")) for i in range(STORIES)]
+        checks = compare_task(task, generated, original, answer_tolerance=ANSWER_TOLERANCE)["checks"]
+        failed |= {(task, name) for name, check in checks.items() if not check["passed"]}
+    assert failed <= KNOWN_GAPS, sorted(failed - KNOWN_GAPS)
+
+
+@needs_babi
+def test_the_old_defects_are_gone():
+    """The defects found against the original: each measured the same way as the issue did."""
+    stories = {
+        task: [simulate_story(task, random.Random(f"defects/{task}/{i}")) for i in range(300)]
+        for task in ("qa4", "qa10", "qa11", "qa12", "qa17", "qa18")
+    }
+    assert not any("not in" in f or "no longer" in f for s in stories["qa10"] for f in s.facts)
+    assert all(len(s.supporting) == 2 for s in stories["qa11"] + stories["qa18"])
+    assert all(" and " in f for s in stories["qa12"] for f in s.facts)  # never one actor alone
+    for story in stories["qa4"]:  # three rooms in a row: both facts on one axis
+        axes = {("north" in f or "south" in f) for f in story.facts}
+        assert len(axes) == 1
+    big = ("box", "chest", "container", "suitcase")
+    for story in stories["qa18"]:  # common sense: nothing big fits inside a chocolate
+        for fact in story.facts:
+            if "fits inside the chocolate." in fact or fact.startswith("The chocolate is bigger"):
+                raise AssertionError(fact)
+            assert not any(fact.startswith(f"The {b} fits inside the box of chocolates") for b in big)
+    yes = sum(s.answer == "yes" for s in stories["qa17"]) / 300
+    assert 0.42 <= yes <= 0.62
+
+
+def test_parse_babi_reads_questions_and_rejects_bad_lines():
+    lines = [
+        "1 Mary went to the kitchen.",
+        "2 Where is Mary?\tkitchen\t1",
+        "3 John went to the garden.",
+        "4 Where is John? |garden|3",
+        "1 Fred is in the park.",
+    ]
+    samples = parse_babi(lines)
+    assert [(s.facts, s.answer, s.supporting) for s in samples] == [
+        (["Mary went to the kitchen."], "kitchen", [0]),
+        (["Mary went to the kitchen.", "John went to the garden."], "garden", [1]),
+    ]
+    with pytest.raises(ValueError, match=r"x.txt:2: expected '<id> <text>'"):
+        parse_babi(["1 Mary went to the kitchen.", "Where is Mary?"], "x.txt")
+    with pytest.raises(ValueError, match=r"x.txt:2: supporting id"):
+        parse_babi(["1 Mary went to the kitchen.", "2 Where is Mary?\tkitchen\t7"], "x.txt")
+    assert question_form("Who gave the box of chocolates to Fred?") == "who gave the _ to _?"
+
+
+@needs_babi
+def test_benchmark_script_runs_end_to_end(tmp_path):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_babi_fidelity.py"
+    spec = importlib.util.spec_from_file_location("bench_babi_fidelity", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "fidelity.json"
+    payload = module.main(["--babi", str(BABI), "--stories", "60", "--tasks", "qa1,qa17", "--out", str(out)])
+    written = json.loads(out.read_text())
+    assert set(written["tasks"]) == {"qa1", "qa17"} and written["table"] == payload["table"]
+    assert written["tasks"]["qa1"]["original"]["samples"] == 60
+    assert markdown_table(payload["tasks"]).count("\n") == 3

@@ -1,0 +1,104 @@
+"""Exact token budgets for every kind of tokenizer: the context takes exactly ``length - reserve`` tokens,
+never more, and ``context_tokens`` is the measured count.
+
+Four tokenizers are trained offline with ``tokenizers`` on the package's prose: byte-level BPE (GPT-2
+layout), Llama-2's layout (a ``Prepend("▁")`` + ``Replace(" ", "▁")`` normalizer and no pre-tokenizer, so
+" " + sentence costs an extra "▁"), a Unigram model with a Metaspace pre-tokenizer, and a BPE whose merges
+cross spaces (no word splitting at all).
+"""
+
+import pytest
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from hf_ext.data.prose import prose_paragraphs
+from hf_ext.evaluation.babilong import generate_babilong
+from hf_ext.evaluation.babilong.haystack import split_sentences
+from hf_ext.testing import tiny_tokenizer
+
+SPECIALS = ["<unk>", "<s>", "</s>"]
+
+
+def corpus() -> list[str]:
+    return [s for paragraph in prose_paragraphs()[:400] for s in split_sentences(paragraph)]
+
+
+def wrap(backend: Tokenizer) -> PreTrainedTokenizerFast:
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
+
+
+def llama2_layout() -> PreTrainedTokenizerFast:
+    backend = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    # for training only: merges stay inside words, as SentencePiece's
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
+    backend.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=800, special_tokens=SPECIALS))
+    backend.pre_tokenizer = None  # as Llama-2's tokenizer.json: the normalizer does the work
+    backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    backend.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.Strip(" ", 1, 0)])
+    return wrap(backend)
+
+
+def unigram() -> PreTrainedTokenizerFast:
+    backend = Tokenizer(models.Unigram())
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="always")
+    backend.decoder = decoders.Metaspace(prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=800, special_tokens=SPECIALS, unk_token="<unk>")
+    backend.train_from_iterator(corpus(), trainer)
+    return wrap(backend)
+
+
+def merges_across_spaces() -> PreTrainedTokenizerFast:
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=1200, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    backend.train_from_iterator(corpus(), trainer)
+    return wrap(backend)
+
+
+BUILDERS = {
+    "byte-level BPE": tiny_tokenizer,
+    "Llama-2 layout": llama2_layout,
+    "Unigram": unigram,
+    "merges across spaces": merges_across_spaces,
+}
+
+
+@pytest.fixture(scope="module", params=list(BUILDERS))
+def tokenizer(request):
+    return BUILDERS[request.param]()
+
+
+def n_tokens(tokenizer, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def test_the_tokenizers_are_the_kinds_claimed():
+    llama, across = llama2_layout(), merges_across_spaces()
+    sentence = "The garden is quiet."
+    assert n_tokens(llama, " " + sentence) == n_tokens(llama, sentence) + 1  # the extra "▁"
+    assert any(" " in across.convert_tokens_to_string([token]).strip() for token in across.get_vocab())
+
+
+@pytest.mark.parametrize(("task", "length", "reserve"), [("qa1", 700, 100), ("qa3", 2048, 300)])
+def test_budget_is_exact_and_context_tokens_is_measured(tokenizer, task, length, reserve):
+    data = generate_babilong(task, length=length, num_samples=8, tokenizer=tokenizer, reserve=reserve, seed=3)
+    for row in data:
+        measured = n_tokens(tokenizer, row["input"])
+        assert measured == row["context_tokens"] == length - reserve, (task, measured)
+        for fact in row["facts"]:
+            assert fact in row["input"]
+
+
+def test_depths_are_measured_in_the_context(tokenizer):
+    row = generate_babilong("qa2", length=1500, num_samples=1, tokenizer=tokenizer, reserve=0, seed=1)[0]
+    text, cursor = row["input"], 0
+    for fact, depth in zip(row["facts"], row["fact_depths"]):
+        found = text.find(fact, cursor)
+        before = n_tokens(tokenizer, text[:found].rstrip())
+        assert abs(100.0 * before / row["context_tokens"] - depth) <= 100.0 * 2 / row["context_tokens"]
+        cursor = found + len(fact)
