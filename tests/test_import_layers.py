@@ -19,7 +19,8 @@ LAYERS: list[set[str]] = [
     # the math and the benchmarks' Python: know nothing of trainers, pruners or the CLI
     {"objectives", "evaluation"},
     # the methods
-    {"trainers", "pruning", "agents", "multimodal", "formal"},
+    {"multimodal"},  # model classes and document data that trainers (hvfa-sft) build on
+    {"trainers", "pruning", "agents", "formal"},
     # lm-eval task folders (use evaluation/), the offline kit (a leaf only tests and the tour import), recipes
     {"tasks", "testing", "recipes"},
     {"quickstart"},  # the offline tour, one module per part

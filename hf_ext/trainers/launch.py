@@ -303,9 +303,11 @@ def build_from_recipe(name: str, argv: list[str]):
         local_model_path(model_args.model_name_or_path, "model_name_or_path")
     loader = entry.options.get("dataset_loader")  # "module:function" for trainers that read other data
     train_dataset, eval_dataset = (import_object(loader) if loader else load_recipe_dataset)(script_args)
-    check_dataset_columns(entry, train_dataset, script_args.dataset_train_split, script_args.dataset_name)
-    if config.eval_strategy != "no":
-        check_dataset_columns(entry, eval_dataset, script_args.dataset_test_split, script_args.dataset_name)
+    if not loader:  # a trainer's own loader (tree-dpo reads trees) checks its data itself
+        name = script_args.dataset_name
+        check_dataset_columns(entry, train_dataset, script_args.dataset_train_split, name)
+        if config.eval_strategy != "no":
+            check_dataset_columns(entry, eval_dataset, script_args.dataset_test_split, name)
     if launch_args.max_train_samples is not None:
         train_dataset = train_dataset.select(range(min(launch_args.max_train_samples, len(train_dataset))))
     model, tokenizer = load_recipe_model(entry, model_args, getattr(config, "trust_remote_code", False))

@@ -15,16 +15,7 @@ from __future__ import annotations
 
 
 def register_hvfa_classes() -> None:
-    """Idempotent: registers the config, model and processor classes once."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING, AutoConfig
-    from transformers.models.auto.modeling_auto import AutoModelForImageTextToText
-    from transformers.models.auto.processing_auto import AutoProcessor
+    """Idempotent: registers the config, model and processor classes once (defined beside the model)."""
+    from hf_ext.multimodal.hvfa.modeling import register_hvfa_classes as register
 
-    from hf_ext.multimodal.hvfa.configuration import HVFAConfig
-    from hf_ext.multimodal.hvfa.modeling import HVFAForConditionalGeneration
-    from hf_ext.multimodal.hvfa.processing import HVFAProcessor
-
-    if HVFAConfig.model_type not in CONFIG_MAPPING:
-        AutoConfig.register(HVFAConfig.model_type, HVFAConfig)
-        AutoModelForImageTextToText.register(HVFAConfig, HVFAForConditionalGeneration)
-        AutoProcessor.register(HVFAConfig, HVFAProcessor)
+    register()

@@ -230,10 +230,18 @@ class HVFAForConditionalGeneration(Idefics3ForConditionalGeneration):
         return HVFACausalLMOutputWithPast(**output, reconstruction_loss=loss)
 
 
-def register_self() -> None:
-    from hf_ext.multimodal.hvfa.auto_registration import register_hvfa_classes
+def register_hvfa_classes() -> None:
+    """Idempotent: registers the config, model and processor classes with the Auto classes once."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING, AutoConfig
+    from transformers.models.auto.modeling_auto import AutoModelForImageTextToText
+    from transformers.models.auto.processing_auto import AutoProcessor
 
-    register_hvfa_classes()
+    from hf_ext.multimodal.hvfa.processing import HVFAProcessor
+
+    if HVFAConfig.model_type not in CONFIG_MAPPING:
+        AutoConfig.register(HVFAConfig.model_type, HVFAConfig)
+        AutoModelForImageTextToText.register(HVFAConfig, HVFAForConditionalGeneration)
+        AutoProcessor.register(HVFAConfig, HVFAProcessor)
 
 
-register_self()  # when this module is imported before transformers' Auto classes finished loading
+register_hvfa_classes()  # when this module is imported before transformers' Auto classes finished loading
