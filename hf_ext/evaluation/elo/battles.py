@@ -141,45 +141,81 @@ def _first_bad(mask: np.ndarray) -> int | None:
     return int(positions[0]) if positions.size else None
 
 
-def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
-    """Check columns, names and winners; return the three required columns as strings."""
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _checked_codes(
+    values: pd.Series, column: str, where: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise a column and check its distinct values (not every row): codes per row and the uniques.
+    A missing or non-string value is named by its first row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    bad_unique = np.fromiter((not _is_name(u) for u in uniques), dtype=bool, count=len(uniques))
+    bad = _first_bad((codes < 0) | np.append(bad_unique, False)[codes])
+    if bad is not None:
+        raise ValueError(f"{where(bad)}: {column} must be a non-empty string, got {values.iloc[bad]!r}")
+    return codes, uniques
+
+
+def _check_columns(frame: pd.DataFrame) -> None:
     if len(frame) == 0:
         raise ValueError("the battle log is empty")
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise ValueError(f"the battle log is missing column(s) {', '.join(missing)} (found: {found})")
-    checked = {}
-    for column in REQUIRED_COLUMNS:
-        values = frame[column]
-        bad = _first_bad(~values.map(lambda v: isinstance(v, str) and v.strip() != "").to_numpy(dtype=bool))
-        if bad is not None:
-            raise ValueError(f"{where(bad)}: {column} must be a non-empty string, got {values.iloc[bad]!r}")
-        checked[column] = values.astype(str)
-    winner = checked["winner"]
-    bad = _first_bad(~winner.isin(list(WINNER_SCORES)).to_numpy())
+
+
+def _encode_frame(frame: pd.DataFrame, where: Callable[[int], str]) -> BattleLog:
+    """Validate and encode with work proportional to the distinct values, not a Python call per value."""
+    _check_columns(frame)
+    winner_codes, winners = _checked_codes(frame["winner"], "winner", where)
+    known = np.array([w in WINNER_SCORES for w in winners], dtype=bool)
+    bad = _first_bad(~known[winner_codes])
     if bad is not None:
         allowed = ", ".join(repr(w) for w in WINNER_SCORES)
-        raise ValueError(f"{where(bad)}: winner {winner.iloc[bad]!r} is not one of {allowed}")
-    bad = _first_bad((checked["model_a"] == checked["model_b"]).to_numpy())
+        raise ValueError(f"{where(bad)}: winner {frame['winner'].iloc[bad]!r} is not one of {allowed}")
+    score_a = np.array([WINNER_SCORES.get(w, np.nan) for w in winners], dtype=np.float64)[winner_codes]
+    n = len(frame)
+    both = pd.concat([frame["model_a"], frame["model_b"]], ignore_index=True)
+    column_of = lambda i: "model_a" if i < n else "model_b"  # noqa: E731
+    codes, names = pd.factorize(both, use_na_sentinel=True)
+    names = np.asarray(names, dtype=object)
+    bad_unique = np.fromiter((not _is_name(u) for u in names), dtype=bool, count=len(names))
+    bad = _first_bad((codes < 0) | np.append(bad_unique, False)[codes])
     if bad is not None:
-        raise ValueError(f"{where(bad)}: model {checked['model_a'].iloc[bad]!r} battles itself")
-    return pd.DataFrame(checked)
+        row = bad % n
+        raise ValueError(f"{where(row)}: {column_of(bad)} must be a non-empty string, got {both.iloc[bad]!r}")
+    order = np.argsort(names.astype(str), kind="stable")  # models numbered in sorted name order
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[order] = np.arange(len(names), dtype=np.int32)
+    codes = rank[codes]
+    a, b = codes[:n], codes[n:]
+    bad = _first_bad(a == b)
+    if bad is not None:
+        raise ValueError(f"{where(bad)}: model {frame['model_a'].iloc[bad]!r} battles itself")
+    return BattleLog(tuple(names[order].tolist()), a, b, score_a)
+
+
+def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
+    """Check columns, names and winners; return the three required columns as strings."""
+    log = _encode_frame(frame, where)
+    return log.to_frame().assign(winner=frame["winner"].astype(str).to_numpy())
 
 
 def encode_battles(battles: Any) -> BattleLog:
     """Read, validate and encode a battle log (a :class:`BattleLog` is returned unchanged).
 
-    Models are numbered in sorted name order, so the same log always gives the same encoding.
+    Models are numbered in sorted name order, so the same log always gives the same encoding. Validation
+    looks at each distinct value once, so a DataFrame of a million battles (object, categorical or pyarrow
+    strings) is encoded at array speed.
     """
     if isinstance(battles, BattleLog):
         return battles
     frame, where = read_battles(battles)
-    frame = validate_battles(frame, where)
-    codes, models = pd.factorize(pd.concat([frame["model_a"], frame["model_b"]]), sort=True)
-    n = len(frame)
-    score_a = frame["winner"].map(WINNER_SCORES).to_numpy(dtype=np.float64)
-    return BattleLog(tuple(models.tolist()), codes[:n].astype(np.int32), codes[n:].astype(np.int32), score_a)
+    return _encode_frame(frame, where)
 
 
 def pair_counts(log: BattleLog) -> np.ndarray:
