@@ -34,6 +34,11 @@ def _check_reg(reg: float) -> None:
         raise ValueError(f"reg must be >= 0, got {reg}")
 
 
+def mle_exists(scores: np.ndarray) -> bool:
+    """Whether the unregularised maximum exists: the 'earned a point against' graph is strongly connected."""
+    return connected_components(scores > 0, directed=True, connection="strong")[0] == 1
+
+
 def check_mle_exists(scores: np.ndarray, models: tuple[str, ...], context: str = "") -> None:
     """Raise if the unregularised maximum does not exist: the 'earned a point against' graph must be
     strongly connected."""
