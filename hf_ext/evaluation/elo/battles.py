@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 REQUIRED_COLUMNS = ("model_a", "model_b", "winner")
+WEIGHT_COLUMN = "weight"
 WINNER_SCORES = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
 
 
@@ -39,6 +40,9 @@ class BattleLog:
     a: np.ndarray
     b: np.ndarray
     score_a: np.ndarray
+    weight: np.ndarray | None = None
+    """Optional per-battle weights (>= 0, finite): a battle of weight ``w`` counts as ``w`` battles in
+    Bradley-Terry, bootstrap BT and style control. ``None``: every battle weighs 1."""
 
     def __len__(self) -> int:
         return int(self.a.shape[0])
@@ -49,12 +53,30 @@ class BattleLog:
 
     def take(self, rows: np.ndarray) -> BattleLog:
         """The battles at ``rows`` (positions), in that order, with the same model list."""
-        return BattleLog(self.models, self.a[rows], self.b[rows], self.score_a[rows])
+        weight = None if self.weight is None else self.weight[rows]
+        return BattleLog(self.models, self.a[rows], self.b[rows], self.score_a[rows], weight)
+
+    def with_weights(self, weights: Any) -> BattleLog:
+        """This log with per-battle ``weights`` (one per battle, finite, >= 0); ``None`` keeps it as is."""
+        if weights is None:
+            return self
+        values = np.asarray(weights, dtype=np.float64)
+        if values.shape != (len(self),):
+            raise ValueError(f"weights must have one value per battle ({len(self)}), got {values.shape}")
+        bad = _first_bad(~np.isfinite(values) | (values < 0))
+        if bad is not None:
+            raise ValueError(f"weights[{bad}] must be finite and >= 0, got {float(values[bad])!r}")
+        return BattleLog(self.models, self.a, self.b, self.score_a, values)
+
+    def battle_weights(self) -> np.ndarray:
+        """The per-battle weights, ones when the log has none."""
+        return np.ones(len(self)) if self.weight is None else self.weight
 
     def to_frame(self) -> pd.DataFrame:
         names = np.asarray(self.models, dtype=object)
         winner = np.where(self.score_a == 1.0, "model_a", np.where(self.score_a == 0.0, "model_b", "tie"))
-        return pd.DataFrame({"model_a": names[self.a], "model_b": names[self.b], "winner": winner})
+        frame = pd.DataFrame({"model_a": names[self.a], "model_b": names[self.b], "winner": winner})
+        return frame if self.weight is None else frame.assign(weight=self.weight)
 
 
 # --- reading files ---------------------------------------------------------------------------------------
@@ -196,7 +218,21 @@ def _encode_frame(frame: pd.DataFrame, where: Callable[[int], str]) -> BattleLog
     bad = _first_bad(a == b)
     if bad is not None:
         raise ValueError(f"{where(bad)}: model {frame['model_a'].iloc[bad]!r} battles itself")
-    return BattleLog(tuple(names[order].tolist()), a, b, score_a)
+    return BattleLog(tuple(names[order].tolist()), a, b, score_a, _checked_weights(frame, where))
+
+
+def _checked_weights(frame: pd.DataFrame, where: Callable[[int], str]) -> np.ndarray | None:
+    """The optional ``weight`` column as floats; a missing, non-numeric, negative or infinite value is named
+    by its row."""
+    if WEIGHT_COLUMN not in frame.columns:
+        return None
+    values = pd.to_numeric(frame[WEIGHT_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = _first_bad(~np.isfinite(values) | (values < 0))
+    if bad is not None:
+        got = frame[WEIGHT_COLUMN].iloc[bad]
+        got = got.item() if isinstance(got, np.generic) else got
+        raise ValueError(f"{where(bad)}: weight must be a finite number >= 0, got {got!r}")
+    return values
 
 
 def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
@@ -205,24 +241,30 @@ def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.Dat
     return log.to_frame().assign(winner=frame["winner"].astype(str).to_numpy())
 
 
-def encode_battles(battles: Any) -> BattleLog:
+def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     """Read, validate and encode a battle log (a :class:`BattleLog` is returned unchanged).
+
+    Per-battle weights come from an optional ``weight`` column or from ``weights`` (which replaces it).
 
     Models are numbered in sorted name order, so the same log always gives the same encoding. Validation
     looks at each distinct value once, so a DataFrame of a million battles (object, categorical or pyarrow
     strings) is encoded at array speed.
     """
     if isinstance(battles, BattleLog):
-        return battles
+        return battles.with_weights(weights)
     frame, where = read_battles(battles)
-    return _encode_frame(frame, where)
+    return _encode_frame(frame, where).with_weights(weights)
 
 
 def pair_counts(log: BattleLog) -> np.ndarray:
-    """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each)."""
+    """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each; each
+    battle times its weight when the log has weights)."""
     m = log.n_models
-    wins = np.bincount(log.a * m + log.b, weights=log.score_a, minlength=m * m)
-    losses = np.bincount(log.b * m + log.a, weights=1.0 - log.score_a, minlength=m * m)
+    won, lost = log.score_a, 1.0 - log.score_a
+    if log.weight is not None:
+        won, lost = won * log.weight, lost * log.weight
+    wins = np.bincount(log.a * m + log.b, weights=won, minlength=m * m)
+    losses = np.bincount(log.b * m + log.a, weights=lost, minlength=m * m)
     return (wins + losses).reshape(m, m)
 
 

@@ -84,13 +84,21 @@ def _centred(theta: np.ndarray, center: np.ndarray, reg: float) -> np.ndarray:
 
 
 def _distinct_outcomes(log: BattleLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (a, b, score) rows: flat cells ``a*M+b`` and ``b*M+a``, the score each side earns, counts."""
+    """Distinct (a, b, score, weight) rows: flat cells ``a*M+b`` and ``b*M+a``, the weighted score each side
+    earns per battle, and how many battles share the row."""
     m = log.n_models
     keys = (log.a.astype(np.int64) * m + log.b) * 3 + np.rint(log.score_a * 2).astype(np.int64)
-    distinct, counts = np.unique(keys, return_counts=True)
+    if log.weight is None:
+        distinct, counts = np.unique(keys, return_counts=True)
+        weight = np.ones(len(distinct))
+    else:
+        levels, level_of = np.unique(log.weight, return_inverse=True)
+        joint, counts = np.unique(keys * len(levels) + level_of, return_counts=True)
+        distinct, weight = joint // len(levels), levels[joint % len(levels)]
     pair, score = distinct // 3, (distinct % 3) / 2.0
     a, b = pair // m, pair % m
-    return np.concatenate([a * m + b, b * m + a]), np.concatenate([score, 1.0 - score]), counts
+    earned = np.concatenate([score * weight, (1.0 - score) * weight])
+    return np.concatenate([a * m + b, b * m + a]), earned, counts
 
 
 def bootstrap_bt_samples(
@@ -132,6 +140,7 @@ def bootstrap(
     reg: float = 0.0,
     fallback_reg: float = FALLBACK_REG,
     center_on: list[str] | None = None,
+    weights: Any = None,
     **rule_fields: float,
 ) -> pd.DataFrame:
     """Ratings with bootstrap intervals, indexed by model, best first.
@@ -142,14 +151,18 @@ def bootstrap(
     ``"elo"`` only, ``anchor``, ``reg``, ``fallback_reg`` and ``center_on`` to ``"bt"`` (see the module
     docstring: sparse models never stop the fit; ``center_on`` names the models whose mean rating is
     ``init_rating``). The same ``seed`` gives the same table; ``attrs`` holds ``rounds_with_prior``,
-    ``point_with_prior`` and ``unreliable`` (model -> reason).
+    ``point_with_prior`` and ``unreliable`` (model -> reason). Per-battle ``weights`` (or the log's
+    ``weight`` column) apply to ``"bt"``: each resampled battle counts its weight; ``"elo"`` refuses
+    explicit weights and ignores a ``weight`` column (online Elo has no weighted form here).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if not isinstance(n_rounds, int | np.integer) or n_rounds < 2:
         raise ValueError(f"n_rounds must be an integer >= 2, got {n_rounds!r}")
     rule = EloRule.of(rule, **rule_fields)
-    log = encode_battles(battles)
+    if method == "elo" and weights is not None:
+        raise ValueError('weights apply to method="bt" only')
+    log = encode_battles(battles, weights)
     if method == "elo":
         log, samples = elo_samples(log, n_rounds, seed, True, rule)
         point = np.median(samples, axis=0)

@@ -130,13 +130,15 @@ def bradley_terry(
     rule: EloRule | None = None,
     anchor: tuple[str, float] | None = None,
     reg: float = 0.0,
+    weights: Any = None,
     **rule_fields: float,
 ) -> dict[str, float]:
     """Bradley-Terry maximum-likelihood ratings on the Elo scale of ``rule`` (its ``k`` is unused), best
-    first."""
+    first. Per-battle ``weights`` (or the log's ``weight`` column) scale each battle's likelihood term: an
+    integer weight ``w`` is the same as repeating the battle ``w`` times."""
     rule = EloRule.of(rule, **rule_fields)
     _check_reg(reg)
-    log = encode_battles(battles)
+    log = encode_battles(battles, weights)
     scores = pair_counts(log)
     if reg == 0:
         check_mle_exists(scores, log.models)

@@ -50,8 +50,11 @@ class StyleControlResult:
     intervals: pd.DataFrame | None = None
 
 
-def normalized_differences(features_a: np.ndarray, features_b: np.ndarray) -> np.ndarray:
-    """``(f_a - f_b) / (f_a + f_b)`` per battle and feature, 0 where both are 0, then standardised."""
+def normalized_differences(
+    features_a: np.ndarray, features_b: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``(f_a - f_b) / (f_a + f_b)`` per battle and feature, 0 where both are 0, then standardised (with the
+    battles' ``weights``, so that an integer weight is the same as repeating the battle)."""
     a = np.asarray(features_a, dtype=float)
     b = np.asarray(features_b, dtype=float)
     if a.shape != b.shape or a.ndim != 2:
@@ -61,8 +64,10 @@ def normalized_differences(features_a: np.ndarray, features_b: np.ndarray) -> np
     total = a + b
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = np.where(total != 0, (a - b) / total, 0.0)
-    std = diff.std(axis=0)
-    return np.where(std > 0, (diff - diff.mean(axis=0)) / np.where(std > 0, std, 1.0), 0.0)
+    w = np.ones(len(diff)) if weights is None else np.asarray(weights, dtype=float)
+    mean = (w @ diff) / w.sum()
+    std = np.sqrt((w @ (diff - mean) ** 2) / w.sum())
+    return np.where(std > 0, (diff - mean) / np.where(std > 0, std, 1.0), 0.0)
 
 
 def _fit(
@@ -72,6 +77,7 @@ def _fit(
     d: np.ndarray,
     n_models: int,
     alpha: float,
+    w: np.ndarray,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -85,13 +91,13 @@ def _fit(
     def loss_and_logits(p):
         theta, gamma = unpack(p)
         logits = alpha * (theta[a] - theta[b]) + d @ gamma
-        return float(np.sum(np.logaddexp(0.0, logits) - score * logits)), logits
+        return float(w @ (np.logaddexp(0.0, logits) - score * logits)), logits
 
     current, logits = loss_and_logits(params)
     for _ in range(max_iter):
         prob = 1.0 / (1.0 + np.exp(-logits))
-        residual = score - prob  # gradient of the log-likelihood w.r.t. the logits
-        weight = prob * (1.0 - prob)
+        residual = w * (score - prob)  # gradient of the log-likelihood w.r.t. the logits
+        weight = w * prob * (1.0 - prob)
         grad_theta = alpha * (np.bincount(a, residual, n_models) - np.bincount(b, residual, n_models))
         grad = np.concatenate([grad_theta[1:], d.T @ residual])
         h_tt = np.zeros((n_models, n_models))
@@ -141,16 +147,19 @@ def style_control(
     bootstrap_rounds: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
+    weights: Any = None,
 ) -> StyleControlResult:
     """Style-controlled ratings and style coefficients; ``features_a``/``features_b`` are the raw features of
-    each battle's two responses, in battle order, one column per name in ``feature_names``."""
+    each battle's two responses, in battle order, one column per name in ``feature_names``. Per-battle
+    ``weights`` (or the log's ``weight`` column) scale each battle's likelihood term."""
     rule = EloRule.of(rule)
-    log = encode_battles(battles)
-    d = normalized_differences(features_a, features_b)
+    log = encode_battles(battles, weights)
+    w = log.battle_weights()
+    d = normalized_differences(features_a, features_b, w)
     if d.shape != (len(log), len(feature_names)):
         raise ValueError(f"features must be ({len(log)}, {len(feature_names)}), got {d.shape}")
     alpha = math.log(rule.base)
-    theta, gamma = _fit(log.a, log.b, log.score_a, d, log.n_models, alpha)
+    theta, gamma = _fit(log.a, log.b, log.score_a, d, log.n_models, alpha, w)
     ratings = rule.scale * theta + rule.init_rating
     order = np.argsort(-ratings, kind="stable")
     result = StyleControlResult(
@@ -162,7 +171,7 @@ def style_control(
         samples = []
         for _ in range(bootstrap_rounds):
             rows = rng.integers(0, len(log), len(log))
-            t, g = _fit(log.a[rows], log.b[rows], log.score_a[rows], d[rows], log.n_models, alpha)
+            t, g = _fit(log.a[rows], log.b[rows], log.score_a[rows], d[rows], log.n_models, alpha, w[rows])
             samples.append(np.concatenate([rule.scale * t + rule.init_rating, g]))
         samples = np.array(samples)
         tail = (1.0 - confidence) / 2.0
