@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 REQUIRED_COLUMNS = ("model_a", "model_b", "winner")
 WEIGHT_COLUMN = "weight"
@@ -80,9 +82,46 @@ class BattleLog:
 
 
 # --- reading files ---------------------------------------------------------------------------------------
+# A path is read in blocks keeping only the columns asked for (``columns``; None keeps all), each string
+# column dictionary-encoded block by block, so a big log costs a few bytes per battle, not its text. A JSONL
+# file the fast reader refuses (bad JSON, a number where a name belongs) is re-read line by line to name the
+# line.
+
+_BLOCK_BYTES = 16 << 20
+_STRING_COLUMNS = ("model_a", "model_b", "winner")
 
 
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _arrow_column(column: Any, name: str) -> Any:
+    """A block's column, dictionary-encoded unless it is the numeric weight."""
+    return column if name == WEIGHT_COLUMN else column.dictionary_encode()
+
+
+def _frame_from_blocks(blocks: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    import pyarrow as pa
+
+    columns = {}
+    for name in names:
+        chunks = [block[name] for block in blocks]
+        if chunks:
+            columns[name] = pa.chunked_array(chunks).to_pandas()
+    return pd.DataFrame(columns) if columns else pd.DataFrame(columns=names)
+
+
+def _nth_record_line(path: Path, i: int) -> int:
+    """The file line of the ``i``-th non-blank line (0-based), found only when an error needs it."""
+    seen = -1
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                seen += 1
+                if seen == i:
+                    return number
+    return seen + 1
+
+
+def _read_jsonl_lines(
+    path: Path, columns: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, Callable[[int], str]]:
     records, line_numbers = [], []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -96,12 +135,35 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
                 raise ValueError(
                     f"{path}, line {number}: expected a JSON object, got {type(record).__name__}"
                 )
-            records.append(record)
+            records.append(record if columns is None else {k: record[k] for k in columns if k in record})
             line_numbers.append(number)
     return pd.DataFrame.from_records(records), lambda i: f"{path}, line {line_numbers[i]}"
 
 
-def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    if columns is None:
+        return _read_jsonl_lines(path, columns)
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    fields = [(name, pa.float64() if name == WEIGHT_COLUMN else pa.string()) for name in columns]
+    options = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    try:
+        reader = pa_json.open_json(
+            path, read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES), parse_options=options
+        )
+        blocks = [{name: _arrow_column(batch.column(name), name) for name in columns} for batch in reader]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _read_jsonl_lines(path, columns)  # names the offending line
+    frame = _frame_from_blocks(blocks, list(columns))
+    # a column absent from every line comes back all null: it is not in the file
+    frame = frame[[name for name in frame.columns if frame[name].notna().any()]]
+    return frame, lambda i: f"{path}, line {_nth_record_line(path, i)}"
+
+
+def _read_json(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """A JSON document (a list of battle objects, as FastChat's ``clean_battle`` writes, or a dict of
+    columns) is parsed whole: use JSONL or Parquet for logs that do not fit in memory as text."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -112,8 +174,14 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
         for i, record in enumerate(document):
             if not isinstance(record, dict):
                 raise ValueError(f"{path}: battle {i} is not a JSON object")
+        if columns is not None:
+            present = [name for name in columns if any(name in record for record in document)]
+            frame = pd.DataFrame({name: [record.get(name) for record in document] for name in present})
+            return frame, lambda i: f"{path}, battle {i}"
         return pd.DataFrame.from_records(document), lambda i: f"{path}, battle {i}"
     if isinstance(document, dict):  # columns: {"model_a": [...], ...}
+        if columns is not None:
+            document = {name: document[name] for name in columns if name in document}
         try:
             return pd.DataFrame(document), lambda i: f"{path}, row {i}"
         except ValueError as error:
@@ -121,34 +189,80 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
     raise ValueError(f"{path}: expected a list of battle objects or a dict of columns")
 
 
-def _read_path(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _read_csv(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    names = header if columns is None else [name for name in columns if name in header]
+    convert = pa_csv.ConvertOptions(
+        include_columns=names, column_types={name: pa.string() for name in names}, strings_can_be_null=False
+    )
+    try:
+        reader = pa_csv.open_csv(
+            path, read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES), convert_options=convert
+        )
+        blocks = [{name: batch.column(name).dictionary_encode() for name in names} for batch in reader]
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    return _frame_from_blocks(blocks, names), lambda i: f"{path}, line {i + 2}"  # line 1 is the header
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    present = file.schema_arrow.names
+    names = present if columns is None else [name for name in columns if name in present]
+    if columns is None:
+        return file.read().to_pandas(), lambda i: f"{path}, row {i}"
+    blocks = [
+        {name: _arrow_column(batch.column(name), name) for name in names}
+        for batch in file.iter_batches(batch_size=1 << 20, columns=names)
+    ]
+    return _frame_from_blocks(blocks, names), lambda i: f"{path}, row {i}"
+
+
+def _read_path(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
     if not path.is_file():
         raise FileNotFoundError(f"battle log {path} does not exist")
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path)
-    if suffix == ".json":
-        return _read_json(path)
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return frame, lambda i: f"{path}, line {i + 2}"  # line 1 is the header
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path), lambda i: f"{path}, row {i}"
-    raise ValueError(f"{path}: unsupported battle log format {suffix!r}; use .jsonl, .json, .csv or .parquet")
+    readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_json, ".csv": _read_csv}
+    readers.update({".parquet": _read_parquet, ".pq": _read_parquet})
+    if suffix not in readers:
+        raise ValueError(
+            f"{path}: unsupported battle log format {suffix!r}; use .jsonl, .json, .csv or .parquet"
+        )
+    return readers[suffix](path, columns)
 
 
-def read_battles(battles: Any) -> tuple[pd.DataFrame, Callable[[int], str]]:
-    """Any accepted battle-log form -> (DataFrame, function naming row ``i`` for error messages)."""
+def _project(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> pd.DataFrame:
+    """Only ``columns`` (those present), unless a required one is missing: the error then lists them all."""
+    if columns is None or not all(name in frame.columns for name in REQUIRED_COLUMNS):
+        return frame
+    return frame[[name for name in columns if name in frame.columns]]
+
+
+def read_battles(
+    battles: Any, columns: tuple[str, ...] | None = None
+) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """Any accepted battle-log form -> (DataFrame, function naming row ``i`` for error messages).
+
+    ``columns``: keep only these (those present); a path is then read in blocks without the other fields.
+    """
     if isinstance(battles, pd.DataFrame):
         index = battles.index
-        return battles.reset_index(drop=True), lambda i: f"row {index[i]}"
+        return _project(battles, columns).reset_index(drop=True), lambda i: f"row {index[i]}"
     if isinstance(battles, str | Path):
-        return _read_path(Path(battles))
+        return _read_path(Path(battles), columns)
     if isinstance(battles, list):
         if not all(isinstance(record, dict) for record in battles):
             raise ValueError("a battle list must hold dicts with model_a, model_b and winner")
-        return pd.DataFrame.from_records(battles), lambda i: f"battle {i}"
+        return _project(pd.DataFrame.from_records(battles), columns), lambda i: f"battle {i}"
     if hasattr(battles, "to_pandas") and hasattr(battles, "column_names"):  # datasets.Dataset
+        if columns is not None and all(name in battles.column_names for name in REQUIRED_COLUMNS):
+            battles = battles.select_columns([name for name in columns if name in battles.column_names])
         return battles.to_pandas(), lambda i: f"row {i}"
     raise TypeError(
         f"battles must be a DataFrame, a datasets.Dataset, a list of dicts or a path, got {type(battles)}"
@@ -190,6 +304,14 @@ def _check_columns(frame: pd.DataFrame) -> None:
         raise ValueError(f"the battle log is missing column(s) {', '.join(missing)} (found: {found})")
 
 
+def _stacked(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Both model columns as one; two categoricals stay categorical (their categories united), so that a log
+    read in blocks never becomes a column of Python strings."""
+    if isinstance(first.dtype, pd.CategoricalDtype) and isinstance(second.dtype, pd.CategoricalDtype):
+        return pd.Series(union_categoricals([first, second], ignore_order=True))
+    return pd.concat([first, second], ignore_index=True)
+
+
 def _encode_frame(frame: pd.DataFrame, where: Callable[[int], str]) -> BattleLog:
     """Validate and encode with work proportional to the distinct values, not a Python call per value."""
     _check_columns(frame)
@@ -201,7 +323,7 @@ def _encode_frame(frame: pd.DataFrame, where: Callable[[int], str]) -> BattleLog
         raise ValueError(f"{where(bad)}: winner {frame['winner'].iloc[bad]!r} is not one of {allowed}")
     score_a = np.array([WINNER_SCORES.get(w, np.nan) for w in winners], dtype=np.float64)[winner_codes]
     n = len(frame)
-    both = pd.concat([frame["model_a"], frame["model_b"]], ignore_index=True)
+    both = _stacked(frame["model_a"], frame["model_b"])
     column_of = lambda i: "model_a" if i < n else "model_b"  # noqa: E731
     codes, names = pd.factorize(both, use_na_sentinel=True)
     names = np.asarray(names, dtype=object)
@@ -252,7 +374,7 @@ def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     """
     if isinstance(battles, BattleLog):
         return battles.with_weights(weights)
-    frame, where = read_battles(battles)
+    frame, where = read_battles(battles, columns=(*REQUIRED_COLUMNS, WEIGHT_COLUMN))
     return _encode_frame(frame, where).with_weights(weights)
 
 
