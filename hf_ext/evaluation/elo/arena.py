@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hf_ext.evaluation.elo.battles import BattleLog
+
 
 def _nested(value: Any, path: list[str]) -> Any:
     for key in path:
@@ -35,7 +37,7 @@ def _nested(value: Any, path: list[str]) -> Any:
 
 
 def filter_battles(
-    battles: pd.DataFrame,
+    battles: pd.DataFrame | BattleLog,
     anony_only: bool = True,
     exclude_models: Iterable[str] = (),
     languages: Iterable[str] | None = None,
@@ -43,8 +45,10 @@ def filter_battles(
     daily_vote_cap: int | None = None,
     voter_column: str = "judge",
     category: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Kept battles (time order) and rows dropped per filter.
+) -> tuple[pd.DataFrame | BattleLog, dict[str, Any]]:
+    """Kept battles (time order) and rows dropped per filter. Given a :class:`BattleLog` (which has no arena
+    columns: only the model, tie and ``anony``-missing handling apply) the kept battles come back as a
+    ``BattleLog`` with the same model list.
 
     Args:
         anony_only: keep rows whose ``anony`` is true (the arena's leaderboard uses anonymous battles only).
@@ -56,6 +60,18 @@ def filter_battles(
         category: keep rows where this column (or dotted path into a nested dict column, e.g.
             ``category_tag.math_v0.1.math``) is true.
     """
+    if isinstance(battles, BattleLog):
+        frame, dropped = filter_battles(
+            battles.to_frame().assign(_row=np.arange(len(battles))),
+            anony_only,
+            exclude_models,
+            languages,
+            exclude_ties,
+            daily_vote_cap,
+            voter_column,
+            category,
+        )
+        return battles.take(frame["_row"].to_numpy()), dropped
     frame = battles
     dropped: dict[str, Any] = {}
 
