@@ -9,7 +9,7 @@
 Example:
     >>> from hf_ext.evaluation.elo import check_transitivity
     >>> cycle = [{"model_a": x, "model_b": y, "winner": "model_a"} for x, y in ["ab", "bc", "ca"]]
-    >>> check_transitivity(cycle)[["a", "b", "c", "issue"]].to_dict("records")
+    >>> check_transitivity(cycle, confidence=None)[["a", "b", "c", "issue"]].to_dict("records")  # one battle a pair
     [{'a': 'a', 'b': 'b', 'c': 'c', 'issue': 'cycle'}]
 """
 
