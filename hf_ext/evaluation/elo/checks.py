@@ -8,8 +8,9 @@
 
 Example:
     >>> from hf_ext.evaluation.elo import check_transitivity
+    >>> # one battle a pair is never significant: confidence=None lists every cycle
     >>> cycle = [{"model_a": x, "model_b": y, "winner": "model_a"} for x, y in ["ab", "bc", "ca"]]
-    >>> check_transitivity(cycle, confidence=None)[["a", "b", "c", "issue"]].to_dict("records")  # one battle a pair
+    >>> check_transitivity(cycle, confidence=None)[["a", "b", "c", "issue"]].to_dict("records")
     [{'a': 'a', 'b': 'b', 'c': 'c', 'issue': 'cycle'}]
 """
 
