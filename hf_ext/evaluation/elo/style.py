@@ -100,12 +100,13 @@ def _fit(
         weight = w * prob * (1.0 - prob)
         grad_theta = alpha * (np.bincount(a, residual, n_models) - np.bincount(b, residual, n_models))
         grad = np.concatenate([grad_theta[1:], d.T @ residual])
-        h_tt = np.zeros((n_models, n_models))
-        np.add.at(h_tt, (a, a), weight)
-        np.add.at(h_tt, (b, b), weight)
-        np.add.at(h_tt, (a, b), -weight)
-        np.add.at(h_tt, (b, a), -weight)
-        h_tt *= alpha**2
+        cells = n_models * n_models
+        h_tt = (
+            np.bincount(a * (n_models + 1), weight, cells)
+            + np.bincount(b * (n_models + 1), weight, cells)
+            - np.bincount(a * n_models + b, weight, cells)
+            - np.bincount(b * n_models + a, weight, cells)
+        ).reshape(n_models, n_models) * alpha**2
         wd = d * weight[:, None]
         h_tg = (
             alpha
