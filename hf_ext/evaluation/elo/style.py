@@ -129,7 +129,7 @@ def _fit(
         while True:
             candidate = params + size * step
             value, candidate_logits = loss_and_logits(candidate)
-            if value <= current + 1e-12 or size < 1e-8:
+            if value <= current + 1e-12 * (1.0 + abs(current)) or size < 1e-8:  # rounding noise of the sum
                 break
             size /= 2.0
         params, current, logits = candidate, value, candidate_logits
