@@ -87,7 +87,7 @@ class BattleLog:
 # file the fast reader refuses (bad JSON, a number where a name belongs) is re-read line by line to name the
 # line.
 
-_BLOCK_BYTES = 16 << 20
+_BLOCK_BYTES = 1 << 20
 _STRING_COLUMNS = ("model_a", "model_b", "winner")
 
 
@@ -150,7 +150,9 @@ def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFra
     options = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     try:
         reader = pa_json.open_json(
-            path, read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES), parse_options=options
+            path,
+            read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
+            parse_options=options,
         )
         blocks = [{name: _arrow_column(batch.column(name), name) for name in columns} for batch in reader]
     except (pa.ArrowInvalid, pa.ArrowTypeError):
