@@ -232,10 +232,12 @@ def write_arena_jsonl(path: Path, n_battles: int, n_models: int = 100) -> None:
 
 
 def read_peak_rss(path: Path, reader: str) -> dict:
-    """Peak resident memory of a fresh process that imports, then reads ``path`` (MiB, and the import's)."""
-    code = (
+    """Peak resident memory of a fresh process that imports, then reads ``path`` (MiB), and its resident
+    memory after the imports."""
+    code = (  # base: resident memory after the imports (not their peak, which a small read stays under)
         f"import resource, time, sys\n{_READERS[reader]}\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\nt = time.perf_counter()\n"
+        "base = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() // 1024\n"
+        "t = time.perf_counter()\n"
         "log = read(sys.argv[1])\n"
         "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)"
     )

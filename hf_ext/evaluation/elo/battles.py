@@ -18,8 +18,9 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,20 @@ def _read_jsonl_lines(
     return pd.DataFrame.from_records(records), lambda i: f"{path}, line {line_numbers[i]}"
 
 
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file in pieces of about ``_BLOCK_BYTES`` cut at line ends (read one at a time: no read-ahead)."""
+    rest = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_BLOCK_BYTES):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            block, rest = data[:cut], data[cut:]
+            if block.strip():
+                yield block
+    if rest.strip():
+        yield rest
+
+
 def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
     if columns is None:
         return _read_jsonl_lines(path, columns)
@@ -149,12 +164,13 @@ def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFra
     fields = [(name, pa.float64() if name == WEIGHT_COLUMN else pa.string()) for name in columns]
     options = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     try:
-        reader = pa_json.open_json(
-            path,
-            read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
-            parse_options=options,
-        )
-        blocks = [{name: _arrow_column(batch.column(name), name) for name in columns} for batch in reader]
+        blocks = []
+        for chunk in _line_blocks(path):
+            read = pa_json.ReadOptions(use_threads=False, block_size=len(chunk) + 1)
+            table = pa_json.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
+            blocks.append(
+                {name: _arrow_column(table.column(name).combine_chunks(), name) for name in columns}
+            )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _read_jsonl_lines(path, columns)  # names the offending line
     frame = _frame_from_blocks(blocks, list(columns))
