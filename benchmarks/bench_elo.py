@@ -14,10 +14,16 @@ in one process:
 - quality: Spearman correlation of each method's ratings with the true strengths.
 - spread: how the order-noise of permutation-averaged Elo shrinks with the number of permutations.
 
-Timings on a shared machine are noisy: read the ratios, not the seconds. Writes
-``benchmarks/results/elo.json`` and prints Markdown tables.
+- single calls (``--single-calls``, see ``benchmarks/_elo_single_calls.py``): every public operation once
+  (input handling from a DataFrame and from a JSONL path, online Elo, BT, bootstrap BT 100 rounds, style
+  control) against straightforward pandas/scipy code, with peak memory; and the peak resident memory of
+  reading a big FastChat-like JSONL log, each reader in a fresh process (``--jsonl-battles``).
 
-Usage: ``python benchmarks/bench_elo.py [--quick]``
+Timings on a shared machine are noisy: read the ratios, not the seconds. Writes
+``benchmarks/results/elo.json`` (a run of one part keeps the other parts' results) and prints Markdown tables.
+
+Usage: ``python benchmarks/bench_elo.py [--quick] [--parts many-orders single-calls]
+[--single-sizes 100000x20 ...] [--jsonl-battles N]``
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -193,11 +200,61 @@ def markdown(rows):
     return "\n".join(lines)
 
 
+def single_calls(sizes: list[tuple[int, int]], jsonl_battles: int, budget_s: float, results: Path) -> dict:
+    """The single-call section: one row per (battles, models), and the JSONL reading memory."""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks._elo_single_calls import jsonl_memory, markdown_single_calls, single_call_case
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n_battles, n_models in sizes:
+            rows.append(single_call_case(n_battles, n_models, Path(folder), budget_s=budget_s))
+            print(json.dumps(rows[-1]), flush=True)
+        memory = jsonl_memory(Path(folder), jsonl_battles) if jsonl_battles else None
+    section = {
+        "note": "'*': baseline timed on fewer rounds in the budget, scaled linearly; peak_mib: tracemalloc",
+        "load_average_1min_at_end": os.getloadavg()[0],
+        "cases": rows,
+        "jsonl_memory": memory,
+    }
+    document = json.loads(results.read_text()) if results.exists() else {}
+    document["single_calls"] = section
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(document, indent=1) + "\n")
+    print(markdown_single_calls(rows, memory))
+    return section
+
+
+def _size(text: str) -> tuple[int, int]:
+    battles, models = text.lower().split("x")
+    return int(battles), int(models)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10k and 100k battles only")
+    parser.add_argument("--parts", nargs="+", default=["many-orders", "single-calls"])
+    parser.add_argument(
+        "--single-sizes",
+        nargs="+",
+        type=_size,
+        default=["100000x20", "100000x100", "1000000x20", "1000000x100"],
+    )
+    parser.add_argument("--jsonl-battles", type=int, default=2_000_000, help="0 skips the memory check")
+    parser.add_argument("--budget-s", type=float, default=30.0, help="per slow baseline before scaling")
+    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+    if "single-calls" in args.parts:
+        sizes = [_size(s) if isinstance(s, str) else s for s in args.single_sizes]
+        single_calls(sizes, args.jsonl_battles, args.budget_s, args.results)
+    if "many-orders" in args.parts:
+        many_orders(args.quick, args.results)
+
+
+def many_orders(quick: bool, results: Path) -> None:
+    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
     rows, spread = [], {}
     for n_battles in sizes:
         for n_models in (20, 100):
@@ -210,15 +267,17 @@ def main() -> None:
                     "n_models": n_models,
                     "rows": spread_versus_permutations(log, samples),
                 }
+    previous = json.loads(results.read_text()) if results.exists() else {}
     document = {
+        **previous,
         "cpu_threads": os.cpu_count(),
         "note": "shared 2-core machine, noisy: compare ratios; '*': baseline timed on a few orders, scaled",
         "load_average_1min_at_end": os.getloadavg()[0],
         "cases": rows,
         "spread_versus_permutations": spread,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(document, indent=1) + "\n")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(document, indent=1) + "\n")
     print()
     print(markdown(rows))
     print()

@@ -11,6 +11,7 @@ Example:
     [1, 2, 3]
 """
 
+from hf_ext.evaluation.elo.arena import filter_battles
 from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts, win_rates
 from hf_ext.evaluation.elo.bootstrap import bootstrap
 from hf_ext.evaluation.elo.bradley_terry import bradley_terry
@@ -19,10 +20,13 @@ from hf_ext.evaluation.elo.lm_eval_battles import battles_from_lm_eval
 from hf_ext.evaluation.elo.online import battle_order, elo_samples, online_elo, permutation_elo
 from hf_ext.evaluation.elo.plots import plot_rating_spread, plot_ratings, plot_win_rates
 from hf_ext.evaluation.elo.rule import EloRule
+from hf_ext.evaluation.elo.style import style_control
+from hf_ext.evaluation.elo.tables import battle_counts, model_summary, predicted_win_rates
 
 __all__ = [
     "BattleLog",
     "EloRule",
+    "battle_counts",
     "battle_order",
     "battles_from_lm_eval",
     "bootstrap",
@@ -31,11 +35,15 @@ __all__ = [
     "check_transitivity",
     "elo_samples",
     "encode_battles",
+    "filter_battles",
+    "model_summary",
     "online_elo",
     "pair_counts",
     "permutation_elo",
     "plot_rating_spread",
     "plot_ratings",
     "plot_win_rates",
+    "predicted_win_rates",
+    "style_control",
     "win_rates",
 ]

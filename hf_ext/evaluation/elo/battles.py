@@ -17,16 +17,20 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 REQUIRED_COLUMNS = ("model_a", "model_b", "winner")
+WEIGHT_COLUMN = "weight"
 WINNER_SCORES = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
 
 
@@ -39,6 +43,9 @@ class BattleLog:
     a: np.ndarray
     b: np.ndarray
     score_a: np.ndarray
+    weight: np.ndarray | None = None
+    """Optional per-battle weights (>= 0, finite): a battle of weight ``w`` counts as ``w`` battles in
+    Bradley-Terry, bootstrap BT and style control. ``None``: every battle weighs 1."""
 
     def __len__(self) -> int:
         return int(self.a.shape[0])
@@ -49,18 +56,73 @@ class BattleLog:
 
     def take(self, rows: np.ndarray) -> BattleLog:
         """The battles at ``rows`` (positions), in that order, with the same model list."""
-        return BattleLog(self.models, self.a[rows], self.b[rows], self.score_a[rows])
+        weight = None if self.weight is None else self.weight[rows]
+        return BattleLog(self.models, self.a[rows], self.b[rows], self.score_a[rows], weight)
+
+    def with_weights(self, weights: Any) -> BattleLog:
+        """This log with per-battle ``weights`` (one per battle, finite, >= 0); ``None`` keeps it as is."""
+        if weights is None:
+            return self
+        values = np.asarray(weights, dtype=np.float64)
+        if values.shape != (len(self),):
+            raise ValueError(f"weights must have one value per battle ({len(self)}), got {values.shape}")
+        bad = _first_bad(~np.isfinite(values) | (values < 0))
+        if bad is not None:
+            raise ValueError(f"weights[{bad}] must be finite and >= 0, got {float(values[bad])!r}")
+        return BattleLog(self.models, self.a, self.b, self.score_a, values)
+
+    def battle_weights(self) -> np.ndarray:
+        """The per-battle weights, ones when the log has none."""
+        return np.ones(len(self)) if self.weight is None else self.weight
 
     def to_frame(self) -> pd.DataFrame:
         names = np.asarray(self.models, dtype=object)
         winner = np.where(self.score_a == 1.0, "model_a", np.where(self.score_a == 0.0, "model_b", "tie"))
-        return pd.DataFrame({"model_a": names[self.a], "model_b": names[self.b], "winner": winner})
+        frame = pd.DataFrame({"model_a": names[self.a], "model_b": names[self.b], "winner": winner})
+        return frame if self.weight is None else frame.assign(weight=self.weight)
 
 
 # --- reading files ---------------------------------------------------------------------------------------
+# A path is read in blocks keeping only the columns asked for (``columns``; None keeps all), each string
+# column dictionary-encoded block by block, so a big log costs a few bytes per battle, not its text. A JSONL
+# file the fast reader refuses (bad JSON, a number where a name belongs) is re-read line by line to name the
+# line.
+
+_BLOCK_BYTES = 1 << 20
+_STRING_COLUMNS = ("model_a", "model_b", "winner")
 
 
-def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _arrow_column(column: Any, name: str) -> Any:
+    """A block's column, dictionary-encoded unless it is the numeric weight."""
+    return column if name == WEIGHT_COLUMN else column.dictionary_encode()
+
+
+def _frame_from_blocks(blocks: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    import pyarrow as pa
+
+    columns = {}
+    for name in names:
+        chunks = [block[name] for block in blocks]
+        if chunks:
+            columns[name] = pa.chunked_array(chunks).to_pandas()
+    return pd.DataFrame(columns) if columns else pd.DataFrame(columns=names)
+
+
+def _nth_record_line(path: Path, i: int) -> int:
+    """The file line of the ``i``-th non-blank line (0-based), found only when an error needs it."""
+    seen = -1
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                seen += 1
+                if seen == i:
+                    return number
+    return seen + 1
+
+
+def _read_jsonl_lines(
+    path: Path, columns: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, Callable[[int], str]]:
     records, line_numbers = [], []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -74,12 +136,52 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
                 raise ValueError(
                     f"{path}, line {number}: expected a JSON object, got {type(record).__name__}"
                 )
-            records.append(record)
+            records.append(record if columns is None else {k: record[k] for k in columns if k in record})
             line_numbers.append(number)
     return pd.DataFrame.from_records(records), lambda i: f"{path}, line {line_numbers[i]}"
 
 
-def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file in pieces of about ``_BLOCK_BYTES`` cut at line ends (read one at a time: no read-ahead)."""
+    rest = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_BLOCK_BYTES):
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            block, rest = data[:cut], data[cut:]
+            if block.strip():
+                yield block
+    if rest.strip():
+        yield rest
+
+
+def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    if columns is None:
+        return _read_jsonl_lines(path, columns)
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    fields = [(name, pa.float64() if name == WEIGHT_COLUMN else pa.string()) for name in columns]
+    options = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    try:
+        blocks = []
+        for chunk in _line_blocks(path):
+            read = pa_json.ReadOptions(use_threads=False, block_size=len(chunk) + 1)
+            table = pa_json.read_json(io.BytesIO(chunk), read_options=read, parse_options=options)
+            blocks.append(
+                {name: _arrow_column(table.column(name).combine_chunks(), name) for name in columns}
+            )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _read_jsonl_lines(path, columns)  # names the offending line
+    frame = _frame_from_blocks(blocks, list(columns))
+    # a column absent from every line comes back all null: it is not in the file
+    frame = frame[[name for name in frame.columns if frame[name].notna().any()]]
+    return frame, lambda i: f"{path}, line {_nth_record_line(path, i)}"
+
+
+def _read_json(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """A JSON document (a list of battle objects, as FastChat's ``clean_battle`` writes, or a dict of
+    columns) is parsed whole: use JSONL or Parquet for logs that do not fit in memory as text."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -90,8 +192,14 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
         for i, record in enumerate(document):
             if not isinstance(record, dict):
                 raise ValueError(f"{path}: battle {i} is not a JSON object")
+        if columns is not None:
+            present = [name for name in columns if any(name in record for record in document)]
+            frame = pd.DataFrame({name: [record.get(name) for record in document] for name in present})
+            return frame, lambda i: f"{path}, battle {i}"
         return pd.DataFrame.from_records(document), lambda i: f"{path}, battle {i}"
     if isinstance(document, dict):  # columns: {"model_a": [...], ...}
+        if columns is not None:
+            document = {name: document[name] for name in columns if name in document}
         try:
             return pd.DataFrame(document), lambda i: f"{path}, row {i}"
         except ValueError as error:
@@ -99,34 +207,80 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
     raise ValueError(f"{path}: expected a list of battle objects or a dict of columns")
 
 
-def _read_path(path: Path) -> tuple[pd.DataFrame, Callable[[int], str]]:
+def _read_csv(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    names = header if columns is None else [name for name in columns if name in header]
+    convert = pa_csv.ConvertOptions(
+        include_columns=names, column_types={name: pa.string() for name in names}, strings_can_be_null=False
+    )
+    try:
+        reader = pa_csv.open_csv(
+            path, read_options=pa_csv.ReadOptions(block_size=_BLOCK_BYTES), convert_options=convert
+        )
+        blocks = [{name: batch.column(name).dictionary_encode() for name in names} for batch in reader]
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    return _frame_from_blocks(blocks, names), lambda i: f"{path}, line {i + 2}"  # line 1 is the header
+
+
+def _read_parquet(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    present = file.schema_arrow.names
+    names = present if columns is None else [name for name in columns if name in present]
+    if columns is None:
+        return file.read().to_pandas(), lambda i: f"{path}, row {i}"
+    blocks = [
+        {name: _arrow_column(batch.column(name), name) for name in names}
+        for batch in file.iter_batches(batch_size=1 << 20, columns=names)
+    ]
+    return _frame_from_blocks(blocks, names), lambda i: f"{path}, row {i}"
+
+
+def _read_path(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
     if not path.is_file():
         raise FileNotFoundError(f"battle log {path} does not exist")
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path)
-    if suffix == ".json":
-        return _read_json(path)
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return frame, lambda i: f"{path}, line {i + 2}"  # line 1 is the header
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path), lambda i: f"{path}, row {i}"
-    raise ValueError(f"{path}: unsupported battle log format {suffix!r}; use .jsonl, .json, .csv or .parquet")
+    readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_json, ".csv": _read_csv}
+    readers.update({".parquet": _read_parquet, ".pq": _read_parquet})
+    if suffix not in readers:
+        raise ValueError(
+            f"{path}: unsupported battle log format {suffix!r}; use .jsonl, .json, .csv or .parquet"
+        )
+    return readers[suffix](path, columns)
 
 
-def read_battles(battles: Any) -> tuple[pd.DataFrame, Callable[[int], str]]:
-    """Any accepted battle-log form -> (DataFrame, function naming row ``i`` for error messages)."""
+def _project(frame: pd.DataFrame, columns: tuple[str, ...] | None) -> pd.DataFrame:
+    """Only ``columns`` (those present), unless a required one is missing: the error then lists them all."""
+    if columns is None or not all(name in frame.columns for name in REQUIRED_COLUMNS):
+        return frame
+    return frame[[name for name in columns if name in frame.columns]]
+
+
+def read_battles(
+    battles: Any, columns: tuple[str, ...] | None = None
+) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """Any accepted battle-log form -> (DataFrame, function naming row ``i`` for error messages).
+
+    ``columns``: keep only these (those present); a path is then read in blocks without the other fields.
+    """
     if isinstance(battles, pd.DataFrame):
         index = battles.index
-        return battles.reset_index(drop=True), lambda i: f"row {index[i]}"
+        return _project(battles, columns).reset_index(drop=True), lambda i: f"row {index[i]}"
     if isinstance(battles, str | Path):
-        return _read_path(Path(battles))
+        return _read_path(Path(battles), columns)
     if isinstance(battles, list):
         if not all(isinstance(record, dict) for record in battles):
             raise ValueError("a battle list must hold dicts with model_a, model_b and winner")
-        return pd.DataFrame.from_records(battles), lambda i: f"battle {i}"
+        return _project(pd.DataFrame.from_records(battles), columns), lambda i: f"battle {i}"
     if hasattr(battles, "to_pandas") and hasattr(battles, "column_names"):  # datasets.Dataset
+        if columns is not None and all(name in battles.column_names for name in REQUIRED_COLUMNS):
+            battles = battles.select_columns([name for name in columns if name in battles.column_names])
         return battles.to_pandas(), lambda i: f"row {i}"
     raise TypeError(
         f"battles must be a DataFrame, a datasets.Dataset, a list of dicts or a path, got {type(battles)}"
@@ -141,52 +295,116 @@ def _first_bad(mask: np.ndarray) -> int | None:
     return int(positions[0]) if positions.size else None
 
 
-def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
-    """Check columns, names and winners; return the three required columns as strings."""
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _checked_codes(
+    values: pd.Series, column: str, where: Callable[[int], str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise a column and check its distinct values (not every row): codes per row and the uniques.
+    A missing or non-string value is named by its first row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    bad_unique = np.fromiter((not _is_name(u) for u in uniques), dtype=bool, count=len(uniques))
+    bad = _first_bad((codes < 0) | np.append(bad_unique, False)[codes])
+    if bad is not None:
+        raise ValueError(f"{where(bad)}: {column} must be a non-empty string, got {values.iloc[bad]!r}")
+    return codes, uniques
+
+
+def _check_columns(frame: pd.DataFrame) -> None:
     if len(frame) == 0:
         raise ValueError("the battle log is empty")
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise ValueError(f"the battle log is missing column(s) {', '.join(missing)} (found: {found})")
-    checked = {}
-    for column in REQUIRED_COLUMNS:
-        values = frame[column]
-        bad = _first_bad(~values.map(lambda v: isinstance(v, str) and v.strip() != "").to_numpy(dtype=bool))
-        if bad is not None:
-            raise ValueError(f"{where(bad)}: {column} must be a non-empty string, got {values.iloc[bad]!r}")
-        checked[column] = values.astype(str)
-    winner = checked["winner"]
-    bad = _first_bad(~winner.isin(list(WINNER_SCORES)).to_numpy())
+
+
+def _stacked(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Both model columns as one; two categoricals stay categorical (their categories united), so that a log
+    read in blocks never becomes a column of Python strings."""
+    if isinstance(first.dtype, pd.CategoricalDtype) and isinstance(second.dtype, pd.CategoricalDtype):
+        return pd.Series(union_categoricals([first, second], ignore_order=True))
+    return pd.concat([first, second], ignore_index=True)
+
+
+def _encode_frame(frame: pd.DataFrame, where: Callable[[int], str]) -> BattleLog:
+    """Validate and encode with work proportional to the distinct values, not a Python call per value."""
+    _check_columns(frame)
+    winner_codes, winners = _checked_codes(frame["winner"], "winner", where)
+    known = np.array([w in WINNER_SCORES for w in winners], dtype=bool)
+    bad = _first_bad(~known[winner_codes])
     if bad is not None:
         allowed = ", ".join(repr(w) for w in WINNER_SCORES)
-        raise ValueError(f"{where(bad)}: winner {winner.iloc[bad]!r} is not one of {allowed}")
-    bad = _first_bad((checked["model_a"] == checked["model_b"]).to_numpy())
+        raise ValueError(f"{where(bad)}: winner {frame['winner'].iloc[bad]!r} is not one of {allowed}")
+    score_a = np.array([WINNER_SCORES.get(w, np.nan) for w in winners], dtype=np.float64)[winner_codes]
+    n = len(frame)
+    both = _stacked(frame["model_a"], frame["model_b"])
+    column_of = lambda i: "model_a" if i < n else "model_b"  # noqa: E731
+    codes, names = pd.factorize(both, use_na_sentinel=True)
+    names = np.asarray(names, dtype=object)
+    bad_unique = np.fromiter((not _is_name(u) for u in names), dtype=bool, count=len(names))
+    bad = _first_bad((codes < 0) | np.append(bad_unique, False)[codes])
     if bad is not None:
-        raise ValueError(f"{where(bad)}: model {checked['model_a'].iloc[bad]!r} battles itself")
-    return pd.DataFrame(checked)
+        row = bad % n
+        raise ValueError(f"{where(row)}: {column_of(bad)} must be a non-empty string, got {both.iloc[bad]!r}")
+    order = np.argsort(names.astype(str), kind="stable")  # models numbered in sorted name order
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[order] = np.arange(len(names), dtype=np.int32)
+    codes = rank[codes]
+    a, b = codes[:n], codes[n:]
+    bad = _first_bad(a == b)
+    if bad is not None:
+        raise ValueError(f"{where(bad)}: model {frame['model_a'].iloc[bad]!r} battles itself")
+    return BattleLog(tuple(names[order].tolist()), a, b, score_a, _checked_weights(frame, where))
 
 
-def encode_battles(battles: Any) -> BattleLog:
+def _checked_weights(frame: pd.DataFrame, where: Callable[[int], str]) -> np.ndarray | None:
+    """The optional ``weight`` column as floats; a missing, non-numeric, negative or infinite value is named
+    by its row."""
+    if WEIGHT_COLUMN not in frame.columns:
+        return None
+    values = pd.to_numeric(frame[WEIGHT_COLUMN], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = _first_bad(~np.isfinite(values) | (values < 0))
+    if bad is not None:
+        got = frame[WEIGHT_COLUMN].iloc[bad]
+        got = got.item() if isinstance(got, np.generic) else got
+        raise ValueError(f"{where(bad)}: weight must be a finite number >= 0, got {got!r}")
+    return values
+
+
+def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
+    """Check columns, names and winners; return the three required columns as strings."""
+    log = _encode_frame(frame, where)
+    return log.to_frame().assign(winner=frame["winner"].astype(str).to_numpy())
+
+
+def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     """Read, validate and encode a battle log (a :class:`BattleLog` is returned unchanged).
 
-    Models are numbered in sorted name order, so the same log always gives the same encoding.
+    Per-battle weights come from an optional ``weight`` column or from ``weights`` (which replaces it).
+
+    Models are numbered in sorted name order, so the same log always gives the same encoding. Validation
+    looks at each distinct value once, so a DataFrame of a million battles (object, categorical or pyarrow
+    strings) is encoded at array speed.
     """
     if isinstance(battles, BattleLog):
-        return battles
-    frame, where = read_battles(battles)
-    frame = validate_battles(frame, where)
-    codes, models = pd.factorize(pd.concat([frame["model_a"], frame["model_b"]]), sort=True)
-    n = len(frame)
-    score_a = frame["winner"].map(WINNER_SCORES).to_numpy(dtype=np.float64)
-    return BattleLog(tuple(models.tolist()), codes[:n].astype(np.int32), codes[n:].astype(np.int32), score_a)
+        return battles.with_weights(weights)
+    frame, where = read_battles(battles, columns=(*REQUIRED_COLUMNS, WEIGHT_COLUMN))
+    return _encode_frame(frame, where).with_weights(weights)
 
 
 def pair_counts(log: BattleLog) -> np.ndarray:
-    """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each)."""
+    """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each; each
+    battle times its weight when the log has weights)."""
     m = log.n_models
-    wins = np.bincount(log.a * m + log.b, weights=log.score_a, minlength=m * m)
-    losses = np.bincount(log.b * m + log.a, weights=1.0 - log.score_a, minlength=m * m)
+    won, lost = log.score_a, 1.0 - log.score_a
+    if log.weight is not None:
+        won, lost = won * log.weight, lost * log.weight
+    wins = np.bincount(log.a * m + log.b, weights=won, minlength=m * m)
+    losses = np.bincount(log.b * m + log.a, weights=lost, minlength=m * m)
     return (wins + losses).reshape(m, m)
 
 

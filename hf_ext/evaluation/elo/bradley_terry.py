@@ -34,6 +34,11 @@ def _check_reg(reg: float) -> None:
         raise ValueError(f"reg must be >= 0, got {reg}")
 
 
+def mle_exists(scores: np.ndarray) -> bool:
+    """Whether the unregularised maximum exists: the 'earned a point against' graph is strongly connected."""
+    return connected_components(scores > 0, directed=True, connection="strong")[0] == 1
+
+
 def check_mle_exists(scores: np.ndarray, models: tuple[str, ...], context: str = "") -> None:
     """Raise if the unregularised maximum does not exist: the 'earned a point against' graph must be
     strongly connected."""
@@ -125,13 +130,15 @@ def bradley_terry(
     rule: EloRule | None = None,
     anchor: tuple[str, float] | None = None,
     reg: float = 0.0,
+    weights: Any = None,
     **rule_fields: float,
 ) -> dict[str, float]:
     """Bradley-Terry maximum-likelihood ratings on the Elo scale of ``rule`` (its ``k`` is unused), best
-    first."""
+    first. Per-battle ``weights`` (or the log's ``weight`` column) scale each battle's likelihood term: an
+    integer weight ``w`` is the same as repeating the battle ``w`` times."""
     rule = EloRule.of(rule, **rule_fields)
     _check_reg(reg)
-    log = encode_battles(battles)
+    log = encode_battles(battles, weights)
     scores = pair_counts(log)
     if reg == 0:
         check_mle_exists(scores, log.models)

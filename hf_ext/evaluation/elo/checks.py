@@ -8,8 +8,9 @@
 
 Example:
     >>> from hf_ext.evaluation.elo import check_transitivity
+    >>> # one battle a pair is never significant: confidence=None lists every cycle
     >>> cycle = [{"model_a": x, "model_b": y, "winner": "model_a"} for x, y in ["ab", "bc", "ca"]]
-    >>> check_transitivity(cycle)[["a", "b", "c", "issue"]].to_dict("records")
+    >>> check_transitivity(cycle, confidence=None)[["a", "b", "c", "issue"]].to_dict("records")
     [{'a': 'a', 'b': 'b', 'c': 'c', 'issue': 'cycle'}]
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from hf_ext.evaluation.elo.battles import encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import bradley_terry
@@ -90,8 +92,21 @@ def _resolve_ratings(battles: Any, ratings: str | Mapping[str, float], reg: floa
     raise ValueError(f"ratings must be 'bt', 'elo' or a dict of model -> rating, got {ratings!r}")
 
 
+def pair_p_values(rate: np.ndarray, games: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of "this pair's win rate is one half", from the normal approximation with the
+    largest per-battle variance under that hypothesis (1/4; ties score 1/2 and only lower it, so the test is
+    conservative with ties). Pairs that never met get 1."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.abs(np.nan_to_num(rate, nan=0.5) - 0.5) / np.sqrt(0.25 / np.maximum(games, 1))
+    return np.where(games > 0, 2.0 * norm.sf(z), 1.0)
+
+
 def check_transitivity(
-    battles: Any, ratings: str | Mapping[str, float] = "bt", near_tie: float = 0.05, reg: float = 0.0
+    battles: Any,
+    ratings: str | Mapping[str, float] = "bt",
+    near_tie: float = 0.05,
+    reg: float = 0.0,
+    confidence: float | None = 0.95,
 ) -> pd.DataFrame:
     """Every triple where the empirical win rates say A > B > C but the win rates or the ratings do not
     give A > C. Pairs that never met are skipped.
@@ -101,8 +116,14 @@ def check_transitivity(
     ``battles_ab/bc/ac``, ``rating_a/b/c``, ``issue`` (``cycle``: C beats A, listed once per cycle;
     ``tie``: A and C break even; ``ratings``: win rates are transitive but rating A <= rating C; joined by
     ``+`` when both apply), ``margin`` (the smallest distance of the three win rates from one half) and
-    ``near_tie`` (``margin < near_tie``: the violation may be noise). An empty table means no violation.
+    ``near_tie`` (``margin < near_tie``: the violation may be noise), and ``p_ab/bc/ac``: the p-values of
+    each pair's win rate against one half (:func:`pair_p_values`). With ``confidence`` (0.95 by default) a
+    cycle is reported only when all three of its win rates are significantly off one half at level
+    ``1 - confidence``, so sampling noise in a transitive log is not reported as a cycle; ``None`` reports
+    every cycle. An empty table means no violation.
     """
+    if confidence is not None and not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1) or None, got {confidence}")
     log = encode_battles(battles)
     rating_of = _resolve_ratings(log, ratings, reg)
     missing = [name for name in log.models if name not in rating_of]
@@ -121,8 +142,14 @@ def check_transitivity(
     tie = rate[a, c] == 0.5
     bad_ratings = (rate[a, c] > 0.5) & (rating[a] <= rating[c])
     once = ~cycle | ((a < b) & (a < c))  # a cycle appears as three rotations: keep the one led by its min
+    p_values = pair_p_values(rate, games)
+    p_ab, p_bc, p_ac = p_values[a, b], p_values[b, c], p_values[a, c]
+    if confidence is not None:
+        significant = np.maximum.reduce([p_ab, p_bc, p_ac]) < 1.0 - confidence
+        cycle = cycle & significant
     keep = (cycle | tie | bad_ratings) & once
     a, b, c = a[keep], b[keep], c[keep]
+    p_ab, p_bc, p_ac = p_ab[keep], p_bc[keep], p_ac[keep]
     issues = np.where(cycle[keep], "cycle", np.where(tie[keep], "tie", "ratings")).astype(object)
     also_ratings = ~bad_ratings[keep] & (rating[a] <= rating[c]) & (issues != "cycle")
     issues[also_ratings] = issues[also_ratings] + "+ratings"
@@ -135,6 +162,7 @@ def check_transitivity(
             "battles_ab": games[a, b], "battles_bc": games[b, c], "battles_ac": games[a, c],
             "rating_a": rating[a], "rating_b": rating[b], "rating_c": rating[c],
             "issue": issues, "margin": margin, "near_tie": margin < near_tie,
+            "p_ab": p_ab, "p_bc": p_bc, "p_ac": p_ac,
         }
     )  # fmt: skip
     return table.sort_values(["near_tie", "margin"], ascending=[True, False], kind="stable").reset_index(

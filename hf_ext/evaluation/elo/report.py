@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, win_rates
-from hf_ext.evaluation.elo.bootstrap import bootstrap
-from hf_ext.evaluation.elo.bradley_terry import bradley_terry
+from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts, win_rates
+from hf_ext.evaluation.elo.bootstrap import FALLBACK_REG, bootstrap, reliable_models
+from hf_ext.evaluation.elo.bradley_terry import bradley_terry, mle_exists
 from hf_ext.evaluation.elo.checks import DEFAULT_KS, check_reliability, check_transitivity
 from hf_ext.evaluation.elo.online import permutation_elo
 from hf_ext.evaluation.elo.rule import EloRule
@@ -111,7 +112,8 @@ def analyze(
         if n_bootstrap:
             tables["bt"] = bootstrap(log, "bt", n_bootstrap, seed, rule=rule, anchor=anchor, reg=reg)
         else:
-            ratings = bradley_terry(log, rule, anchor=anchor, reg=reg)
+            point_reg = FALLBACK_REG if reg == 0 and not mle_exists(pair_counts(log)) else reg
+            ratings = bradley_terry(log, rule, anchor=anchor, reg=point_reg)
             tables["bt"] = pd.DataFrame(
                 {"rating": list(ratings.values()), "rank": np.arange(1, len(ratings) + 1)},
                 index=pd.Index(list(ratings), name="model"),
@@ -129,9 +131,14 @@ def analyze(
         ratings_for_check = tables["elo"]["mean"].to_dict()
     tables["transitivity"] = check_transitivity(log, ratings=ratings_for_check)
     tables["win_rates"] = win_rates(log)
+    unreliable = reliable_models(log)
+    if unreliable:
+        listed = "; ".join(f"{name} ({why})" for name, why in list(unreliable.items())[:10])
+        warnings.warn(f"unreliable ratings (too few battles, or no wins or losses): {listed}", stacklevel=2)
     settings = {
         "method": method, "n_permutations": n_permutations, "n_bootstrap": n_bootstrap, **asdict(rule),
         "seed": seed, "reg": reg, "anchor": list(anchor) if anchor else None, "reliability_ks": list(ks),
+        "unreliable": unreliable,
     }  # fmt: skip
     return EloReport(log, tables, settings)
 
@@ -139,6 +146,10 @@ def analyze(
 def format_report(report: EloReport, max_rows: int = 40) -> str:
     """The ranked tables and the check summaries as plain text."""
     lines = [f"{len(report.log)} battles, {report.log.n_models} models"]
+    unreliable = report.settings.get("unreliable") or {}
+    if unreliable:
+        listed = "; ".join(f"{name} ({why})" for name, why in unreliable.items())
+        lines.append(f"unreliable ratings (not used to centre the others): {listed}")
     headers = {
         "bt": "Bradley-Terry",
         "elo": "online Elo over random orders",

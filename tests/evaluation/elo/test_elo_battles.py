@@ -128,3 +128,37 @@ def test_top_level_exports():
     from hf_ext.evaluation import elo
 
     assert hf_ext.bradley_terry is elo.bradley_terry and hf_ext.permutation_elo is elo.permutation_elo
+
+
+def test_every_in_memory_form_encodes_identically():
+    import datasets
+
+    from hf_ext.evaluation.elo.synthetic import synthetic_battles
+
+    frame = synthetic_battles({"a": 1050.0, "b": 1000.0, "c": 950.0, "d": 900.0}, n_battles=500, seed=4)
+    reference = encode_battles(frame)
+    forms = {
+        "categorical": frame.astype({"model_a": "category", "model_b": "category", "winner": "category"}),
+        "pyarrow": frame.astype("string[pyarrow]"),
+        "list": frame.to_dict("records"),
+        "dataset": datasets.Dataset.from_pandas(frame),
+    }
+    for name, form in forms.items():
+        log = encode_battles(form)
+        assert log.models == reference.models, name
+        for field in ("a", "b", "score_a"):
+            assert np.array_equal(getattr(log, field), getattr(reference, field)), (name, field)
+
+
+def test_missing_values_are_named_by_row_in_every_column():
+    frame = pd.DataFrame(
+        {"model_a": ["x", "y", None], "model_b": ["y", "z", "x"], "winner": ["model_a", "tie", "model_b"]}
+    )
+    with pytest.raises(ValueError, match=r"row 2: model_a must be a non-empty string, got (None|nan)"):
+        encode_battles(frame)
+    frame = pd.DataFrame({"model_a": ["x", "y"], "model_b": ["y", " "], "winner": ["model_a", "tie"]})
+    with pytest.raises(ValueError, match=r"row 1: model_b must be a non-empty string"):
+        encode_battles(frame)
+    frame = pd.DataFrame({"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["model_a", np.nan]})
+    with pytest.raises(ValueError, match=r"row 1: winner must be a non-empty string"):
+        encode_battles(frame)

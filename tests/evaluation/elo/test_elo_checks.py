@@ -25,7 +25,9 @@ def _games(x, y, x_wins, y_wins, ties=0):
 
 def test_constructed_cycle_is_reported_once():
     battles = (
-        _games("rock", "scissors", 7, 3) + _games("scissors", "paper", 7, 3) + _games("paper", "rock", 7, 3)
+        _games("rock", "scissors", 70, 30)
+        + _games("scissors", "paper", 70, 30)
+        + _games("paper", "rock", 70, 30)
     )
     battles += (
         _games("rock", "lizard", 9, 1) + _games("scissors", "lizard", 9, 1) + _games("paper", "lizard", 9, 1)
@@ -36,10 +38,32 @@ def test_constructed_cycle_is_reported_once():
     row = cycles.iloc[0]
     assert {row["a"], row["b"], row["c"]} == {"rock", "paper", "scissors"}
     assert row["win_rate_ab"] == pytest.approx(0.7) and row["win_rate_ac"] == pytest.approx(0.3)
-    assert row["battles_ab"] == 10 and not row["near_tie"]
+    assert row["battles_ab"] == 100 and not row["near_tie"]
+    # 70 of 100: z = 0.2 / sqrt(0.25 / 100) = 4, two-sided p = 2 * (1 - Phi(4))
+    assert row["p_ab"] == pytest.approx(6.334248e-05, rel=1e-5)
     # The symmetric cycle gives the three equal BT ratings; lizard is below all of them.
     ratings = bradley_terry(battles)
     assert ratings["rock"] == pytest.approx(ratings["paper"]) and ratings["lizard"] < ratings["rock"] - 100
+
+
+def test_a_cycle_of_few_battles_is_noise_unless_asked_for():
+    battles = (
+        _games("rock", "scissors", 7, 3) + _games("scissors", "paper", 7, 3) + _games("paper", "rock", 7, 3)
+    )
+    assert check_transitivity(battles).empty  # 7 of 10: p = 0.206 per pair, not significant at 95 %
+    every = check_transitivity(battles, confidence=None)
+    assert every["issue"].tolist() == ["cycle"]
+    assert every["p_ab"].iloc[0] == pytest.approx(0.2059032, rel=1e-5)
+    assert check_transitivity(battles, confidence=0.75)["issue"].tolist() == ["cycle"]  # p < 0.25
+    with pytest.raises(ValueError, match="confidence must be in"):
+        check_transitivity(battles, confidence=1.0)
+
+
+def test_no_cycle_on_a_large_transitive_log():
+    battles = synthetic_battles(true_strengths(20, spread=150.0, seed=3), n_battles=20_000, seed=3)
+    noisy = check_transitivity(battles, confidence=None)
+    assert (noisy["issue"] == "cycle").any()  # sampling noise makes cycles of close models...
+    assert not (check_transitivity(battles)["issue"] == "cycle").any()  # ...that are not significant
 
 
 def test_near_tie_is_reported_and_flagged():

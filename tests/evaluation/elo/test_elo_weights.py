@@ -1,0 +1,73 @@
+"""Battle weights: an integer weight is the same as repeating the battle, in every weighted method."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hf_ext.evaluation.elo import bootstrap, bradley_terry, encode_battles, pair_counts, style_control
+from hf_ext.evaluation.elo.synthetic import synthetic_battles
+
+
+@pytest.fixture(scope="module")
+def weighted():
+    battles = synthetic_battles({"a": 1100.0, "b": 1000.0, "c": 950.0, "d": 900.0}, n_battles=400, seed=3)
+    weights = np.random.default_rng(0).integers(0, 4, len(battles))
+    repeated = battles.loc[np.repeat(np.arange(len(battles)), weights)].reset_index(drop=True)
+    rng = np.random.default_rng(1)
+    features_a = rng.integers(1, 500, (len(battles), 2)).astype(float)
+    features_b = rng.integers(1, 500, (len(battles), 2)).astype(float)
+    return battles, weights, repeated, features_a, features_b
+
+
+def _values(ratings):
+    return np.array([ratings[m] for m in sorted(ratings)])
+
+
+def test_bradley_terry_weights_equal_repeated_rows(weighted):
+    battles, weights, repeated, *_ = weighted
+    expected = _values(bradley_terry(repeated))
+    np.testing.assert_allclose(_values(bradley_terry(battles, weights=weights)), expected, atol=1e-8)
+    column = battles.assign(weight=weights)  # the same through a ``weight`` column
+    np.testing.assert_allclose(_values(bradley_terry(column)), expected, atol=1e-8)
+    np.testing.assert_allclose(pair_counts(encode_battles(column)), pair_counts(encode_battles(repeated)))
+    assert not np.allclose(_values(bradley_terry(battles)), expected, atol=0.1)  # the weights matter
+
+
+def test_bootstrap_bt_point_equals_repeated_rows_and_intervals_follow_weights(weighted):
+    battles, weights, repeated, *_ = weighted
+    table = bootstrap(battles, n_rounds=50, weights=weights)
+    reference = bootstrap(repeated, n_rounds=50)
+    np.testing.assert_allclose(table["rating"].sort_index(), reference["rating"].sort_index(), atol=1e-8)
+    doubled = bootstrap(battles, n_rounds=200, weights=2 * weights)
+    single = bootstrap(battles, n_rounds=200, weights=weights)
+    # doubling every weight doubles the information per resampled battle: narrower intervals, same ratings
+    assert (doubled["ci_high"] - doubled["ci_low"]).mean() < (single["ci_high"] - single["ci_low"]).mean()
+    np.testing.assert_allclose(doubled["rating"].sort_index(), single["rating"].sort_index(), atol=1e-8)
+    with pytest.raises(ValueError, match="method=.bt. only"):
+        bootstrap(battles, method="elo", n_rounds=2, weights=weights)
+
+
+def test_style_control_weights_equal_repeated_rows(weighted):
+    battles, weights, repeated, features_a, features_b = weighted
+    rows = np.repeat(np.arange(len(battles)), weights)
+    names = ["length", "headers"]
+    got = style_control(battles, features_a, features_b, names, weights=weights)
+    expected = style_control(repeated, features_a[rows], features_b[rows], names)
+    np.testing.assert_allclose(_values(got.ratings), _values(expected.ratings), atol=1e-7)
+    got_gamma, expected_gamma = list(got.coefficients.values()), list(expected.coefficients.values())
+    np.testing.assert_allclose(got_gamma, expected_gamma, atol=1e-9)
+
+
+def test_bad_weights_are_named():
+    battles = pd.DataFrame(
+        {"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": ["model_a", "tie"], "weight": [1.0, -2.0]}
+    )
+    with pytest.raises(ValueError, match="row 1: weight must be a finite number >= 0, got -2.0"):
+        encode_battles(battles)
+    with pytest.raises(ValueError, match="row 0: weight must be"):
+        encode_battles(battles.assign(weight=["heavy", 1]))
+    with pytest.raises(ValueError, match="one value per battle"):
+        bradley_terry(battles.drop(columns="weight"), weights=[1.0])
+    log = encode_battles(battles.drop(columns="weight"), weights=[2.0, 0.5])
+    np.testing.assert_array_equal(log.take(np.array([1])).weight, [0.5])
+    assert log.to_frame()["weight"].tolist() == [2.0, 0.5]
