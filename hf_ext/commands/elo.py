@@ -40,6 +40,20 @@ def add_parser(subparsers) -> None:
         "--plot", action="store_true", help="write ratings, win-rate and spread plots to --out"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
+    parser.add_argument(
+        "--confidence", type=float, default=0.95, help="level of the intervals and of the transitivity test"
+    )
+    arena = parser.add_argument_group("arena filters (a battle log file only; each prints what it removed)")
+    arena.add_argument(
+        "--all-battles", action="store_true", help="keep non-anonymous battles too (default: anony only)"
+    )
+    arena.add_argument("--exclude-models", nargs="+", default=(), metavar="MODEL")
+    arena.add_argument("--languages", nargs="+", default=None, metavar="LANGUAGE")
+    arena.add_argument("--exclude-ties", action="store_true")
+    arena.add_argument("--daily-vote-cap", type=int, default=None, help="battles per voter (judge) per day")
+    arena.add_argument(
+        "--category", default=None, help="boolean column or nested path, e.g. category_tag.x.y"
+    )
     parser.set_defaults(func=run)
 
 
@@ -65,6 +79,7 @@ def _in_file(path: Path | None, function, *args):
 
 
 def run(args: argparse.Namespace) -> int:
+    from hf_ext.evaluation.elo.arena import filter_battles
     from hf_ext.evaluation.elo.battles import read_battles, validate_battles
     from hf_ext.evaluation.elo.lm_eval_battles import battles_from_lm_eval
     from hf_ext.evaluation.elo.report import analyze, format_report
@@ -86,11 +101,19 @@ def run(args: argparse.Namespace) -> int:
         if not inputs[0].is_file():
             raise HFExtError(f"no battle log file at {args.battles}")
         frame, where = _in_file(inputs[0], read_battles, inputs[0])
-        battles = _in_file(inputs[0], validate_battles, frame, where)
+        _in_file(inputs[0], validate_battles, frame, where)  # errors name the file's own lines
+        battles, dropped = _in_file(
+            inputs[0], filter_battles, frame, not args.all_battles, args.exclude_models, args.languages,
+            args.exclude_ties, args.daily_vote_cap, "judge", args.category,
+        )  # fmt: skip
+        removed = ", ".join(f"{name} {count}" for name, count in dropped.items())
+        print(f"{len(battles)} of {len(frame)} battles kept ({removed or 'no filter applied'})")
+        if len(battles) == 0:
+            raise HFExtError(f"{args.battles}: the filters left no battle ({removed})")
     try:
         report = analyze(
             battles, method=args.method, n_permutations=args.permutations, n_bootstrap=args.bootstrap,
-            k=args.k, seed=args.seed, reg=args.reg, anchor=anchor,
+            k=args.k, seed=args.seed, reg=args.reg, anchor=anchor, confidence=args.confidence,
         )  # fmt: skip
     except ValueError as error:  # settings the analysis rejects (bootstrap rounds, anchor model, ...)
         raise HFExtError(str(error)) from None

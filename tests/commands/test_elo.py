@@ -72,3 +72,19 @@ def test_cli_from_lm_eval_outputs(tmp_path, hf_ext_elo):
     assert result.returncode == 0, result.stderr
     table = result.stdout.split("== Bradley-Terry")[1]
     assert table.index("alpha") < table.index("gamma") < table.index("beta")
+
+
+def test_cli_arena_filters_and_confidence(tmp_path, hf_ext_elo):
+    frame = synthetic_battles(true_strengths(4, seed=5), n_battles=800, seed=5)
+    frame["anony"] = [i % 4 != 0 for i in range(len(frame))]  # a quarter are not anonymous
+    frame["language"] = ["English" if i % 2 else "German" for i in range(len(frame))]
+    path = tmp_path / "arena.jsonl"
+    frame.to_json(path, orient="records", lines=True)
+    result = hf_ext_elo(path, "--permutations", 10, "--bootstrap", 20, "--languages", "English",
+                        "--confidence", "0.9")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "400 of 800 battles kept (anony 200, language 200)" in result.stdout  # kept: odd rows
+    everything = hf_ext_elo(path, "--permutations", 10, "--bootstrap", 0, "--all-battles")
+    assert "800 of 800 battles kept (no filter applied)" in everything.stdout
+    nothing = hf_ext_elo(path, "--bootstrap", 0, "--exclude-models", *sorted(set(frame["model_a"])))
+    assert nothing.returncode == 2 and "the filters left no battle" in nothing.stderr

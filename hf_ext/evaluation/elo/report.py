@@ -96,11 +96,13 @@ def analyze(
     reg: float = 0.0,
     anchor: tuple[str, float] | None = None,
     ks: tuple[float, ...] = DEFAULT_KS,
+    confidence: float = 0.95,
     **rule_fields: float,
 ) -> EloReport:
     """Run the analysis. ``method``: ``bt``, ``elo`` or ``both``; ``n_bootstrap=0`` skips bootstrap
     intervals (BT then reports point ratings ranked by value). The Elo rule comes as ``rule=`` or as its
-    fields (``k=32``); the reliability check replaces its ``k`` by each of ``ks``."""
+    fields (``k=32``); the reliability check replaces its ``k`` by each of ``ks``. ``confidence`` is the level
+    of the bootstrap intervals and of the transitivity check's significance test."""
     rule = EloRule.of(rule, **rule_fields)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -110,7 +112,9 @@ def analyze(
     tables: dict[str, pd.DataFrame] = {}
     if method in ("bt", "both"):
         if n_bootstrap:
-            tables["bt"] = bootstrap(log, "bt", n_bootstrap, seed, rule=rule, anchor=anchor, reg=reg)
+            tables["bt"] = bootstrap(
+                log, "bt", n_bootstrap, seed, confidence, rule=rule, anchor=anchor, reg=reg
+            )
         else:
             point_reg = FALLBACK_REG if reg == 0 and not mle_exists(pair_counts(log)) else reg
             ratings = bradley_terry(log, rule, anchor=anchor, reg=point_reg)
@@ -121,7 +125,7 @@ def analyze(
     if method in ("elo", "both"):
         tables["elo"] = permutation_elo(log, n_permutations, seed, rule)
         if n_bootstrap:
-            tables["elo_bootstrap"] = bootstrap(log, "elo", n_bootstrap, seed, rule=rule)
+            tables["elo_bootstrap"] = bootstrap(log, "elo", n_bootstrap, seed, confidence, rule=rule)
     tables["reliability"] = check_reliability(
         log, ks=ks, n_permutations=max(2, min(n_permutations, 100)), seed=seed, rule=rule
     )
@@ -129,7 +133,7 @@ def analyze(
         ratings_for_check: Any = tables["bt"]["rating"].to_dict()
     else:
         ratings_for_check = tables["elo"]["mean"].to_dict()
-    tables["transitivity"] = check_transitivity(log, ratings=ratings_for_check)
+    tables["transitivity"] = check_transitivity(log, ratings=ratings_for_check, confidence=confidence)
     tables["win_rates"] = win_rates(log)
     unreliable = reliable_models(log)
     if unreliable:
@@ -138,7 +142,7 @@ def analyze(
     settings = {
         "method": method, "n_permutations": n_permutations, "n_bootstrap": n_bootstrap, **asdict(rule),
         "seed": seed, "reg": reg, "anchor": list(anchor) if anchor else None, "reliability_ks": list(ks),
-        "unreliable": unreliable,
+        "unreliable": unreliable, "confidence": confidence,
     }  # fmt: skip
     return EloReport(log, tables, settings)
 
