@@ -8,7 +8,13 @@ Each entry's ``model_kind`` tells the CLI which Auto class loads the model (``"c
 
 from hf_ext.registry import register_trainer
 
-register_trainer("sft", "trl:SFTTrainer", "trl:SFTConfig", description="TRL's supervised fine-tuning")
+register_trainer(
+    "sft",
+    "trl:SFTTrainer",
+    "trl:SFTConfig",
+    dataset_columns=(),  # messages, text or prompt/completion: TRL's SFTTrainer names what it misses
+    description="TRL's supervised fine-tuning",
+)
 register_trainer("dpo", "trl:DPOTrainer", "trl:DPOConfig", description="TRL's Direct Preference Optimization")
 register_trainer(
     "reward",
@@ -63,5 +69,6 @@ register_trainer(
     "hf_ext.trainers.hvfa_sft_trainer:HVFASFTTrainer",
     "hf_ext.trainers.hvfa_sft_config:HVFASFTConfig",
     model_kind="image-text-to-text",
+    dataset_columns=("prompt", "completion"),
     description="SFT of HVFA document readers with the reconstruction loss (Park et al., NeurIPS 2024)",
 )

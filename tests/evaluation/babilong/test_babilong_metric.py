@@ -131,7 +131,7 @@ def test_official_rule_is_the_upstream_code_on_every_hand_made_case():
 
 
 def test_stop_sequences_never_empty_an_answer():
-    from hf_ext.registry import tasks_path
+    from hf_ext.task_files import tasks_path
 
     common = (tasks_path() / "babilong" / "_hfx_babilong_common_yaml").read_text()
     assert "until: []" in common
