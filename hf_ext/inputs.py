@@ -112,9 +112,10 @@ def explain_load_errors(name: str, flag: str, kind: str = "model") -> Iterator[N
         raise unreachable_hub_error(name, flag) from error
 
 
-def _rows_of_jsonl(path: Path) -> int:
-    rows = 0
-    with path.open(encoding="utf-8") as handle:
+def iter_jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line of a JSONL file, read as it goes; a line that is not
+    a JSON object raises :class:`HFExtError` naming the file and the line."""
+    with Path(path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -124,8 +125,11 @@ def _rows_of_jsonl(path: Path) -> int:
                 raise HFExtError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
             if not isinstance(value, dict):
                 raise HFExtError(f"{path}, line {number}: expected a JSON object, got {type(value).__name__}")
-            rows += 1
-    return rows
+            yield number, value
+
+
+def _rows_of_jsonl(path: Path) -> int:
+    return sum(1 for _ in iter_jsonl_objects(path))
 
 
 def _rows_of_json(path: Path) -> int:

@@ -42,6 +42,7 @@ from hf_ext.formal.prompts import (
     problem_text,
     statement_from_completion,
 )
+from hf_ext.inputs import iter_jsonl_objects
 from hf_ext.outputs import check_output_dir
 
 Record = dict[str, Any]
@@ -264,24 +265,17 @@ def import_corrections(path: str | os.PathLike):
     if not path.is_file():
         raise HFExtError(f"no review file at {path}")
     rows = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise HFExtError(f"{path}, line {number}: not JSON ({error.msg})") from None
-            for field in ("id", "natural_language", "corrected_statement"):
-                if field not in row:
-                    raise HFExtError(f"{path}, line {number}: missing field {field!r}")
-            corrected = row["corrected_statement"].strip()
-            if not corrected:
-                continue
-            if not corrected.startswith("theorem"):
-                raise HFExtError(f"{path}, line {number}: corrected_statement must start with 'theorem'")
-            messages = sft_messages(row["natural_language"], row.get("answer", ""), corrected)
-            rows.append({"id": row["id"], "messages": messages})
+    for number, row in iter_jsonl_objects(path):
+        for field in ("id", "natural_language", "corrected_statement"):
+            if field not in row:
+                raise HFExtError(f"{path}, line {number}: missing field {field!r}")
+        corrected = row["corrected_statement"].strip()
+        if not corrected:
+            continue
+        if not corrected.startswith("theorem"):
+            raise HFExtError(f"{path}, line {number}: corrected_statement must start with 'theorem'")
+        messages = sft_messages(row["natural_language"], row.get("answer", ""), corrected)
+        rows.append({"id": row["id"], "messages": messages})
     if not rows:
         raise HFExtError(f"{path}: no row has a corrected_statement yet")
     return Dataset.from_list(rows)

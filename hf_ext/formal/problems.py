@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_ext.errors import HFExtError
+from hf_ext.inputs import iter_jsonl_objects
 
 EXAMPLE_PROBLEMS = Path(__file__).parent / "data" / "example_problems.jsonl"
 FIELDS = ("id", "natural_language", "answer", "formal_statement", "header")
@@ -72,14 +73,8 @@ def normalize_problem(record: dict[str, Any], where: str) -> dict[str, str]:
 def _read_jsonl(path: Path) -> Iterable[tuple[str, Any]]:
     if not path.is_file():
         raise HFExtError(f"no problem file at {path}")
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield f"{path}, line {number}", json.loads(line)
-            except json.JSONDecodeError as error:
-                raise HFExtError(f"{path}, line {number}: not JSON ({error.msg})") from None
+    for number, record in iter_jsonl_objects(path):
+        yield f"{path}, line {number}", record
 
 
 def load_problems(source: str | os.PathLike | Iterable[dict[str, Any]]) -> list[dict[str, str]]:

@@ -193,7 +193,7 @@ def test_recording_round_trip_and_no_overwrite(tmp_path):
 def test_bad_recording_lines_are_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"code": "a", "reply": {"env": 0}}\n{broken\n')
-    with pytest.raises(HFExtError, match=r"bad.jsonl, line 2: not JSON"):
+    with pytest.raises(HFExtError, match=r"bad.jsonl, line 2: not valid JSON"):
         RecordedLeanChecker(path)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from hf_ext.errors import HFExtError
 from hf_ext.formal.lean.checker import LeanChecker
 from hf_ext.formal.lean.protocol import LeanResult, read_json_stream, to_result
+from hf_ext.inputs import iter_jsonl_objects
 
 
 def _key(code: str) -> str:
@@ -71,16 +72,7 @@ class RecordedLeanChecker(LeanChecker):
         path = Path(path)
         if not path.is_file():
             raise HFExtError(f"no Lean recording at {path}")
-        records = []
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise HFExtError(f"{path}, line {number}: not JSON ({error.msg})") from None
-        return records
+        return [record for _, record in iter_jsonl_objects(path)]
 
     @classmethod
     def from_repl_session(cls, commands_path, replies_path, on_miss: str = "error") -> RecordedLeanChecker:
