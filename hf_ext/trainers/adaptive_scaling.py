@@ -184,12 +184,20 @@ class AdaptiveScalingMixin(PickleFreeTrainerMixin):
     _default_output_dir: str  # where a trainer built without ``args`` writes
 
     @classmethod
-    def _checked_arguments(cls, args: Any, train_dataset: Any, eval_dataset: Any) -> Any:
-        """``args`` (a default config if None) after checking its type and the datasets' columns."""
+    def _resolved_config(cls, args: Any) -> Any:
+        """``args``, or a default config if None, after checking it is the trainer's config class."""
         if args is None:
             args = cls._config_cls(output_dir=cls._default_output_dir)
         if not isinstance(args, cls._config_cls):
-            raise TypeError(f"args must be an {cls._config_cls.__name__}, got {type(args).__name__}")
+            name = cls._config_cls.__name__
+            article = "an" if name[0] in "AEIOU" else "a"
+            raise TypeError(f"args must be {article} {name}, got {type(args).__name__}")
+        return args
+
+    @classmethod
+    def _checked_arguments(cls, args: Any, train_dataset: Any, eval_dataset: Any) -> Any:
+        """``args`` (a default config if None) after checking its type and the datasets' columns."""
+        args = cls._resolved_config(args)
         check_preference_columns(train_dataset, "train")
         check_preference_columns(eval_dataset, "eval")
         return args

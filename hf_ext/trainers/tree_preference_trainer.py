@@ -222,10 +222,7 @@ class TreePreferenceTrainer(AdaptiveScalingMixin, DPOTrainer):
         eval_dataset=None,
         **kwargs,
     ):
-        if args is None:
-            args = TreePreferenceConfig(output_dir=self._default_output_dir)
-        if not isinstance(args, TreePreferenceConfig):
-            raise TypeError(f"args must be a TreePreferenceConfig, got {type(args).__name__}")
+        args = self._resolved_config(args)  # mining needs the config's pair settings
         train_dataset, self.tree_stats = mine_tree_dataset(train_dataset, args, "train")
         if isinstance(eval_dataset, dict) and not _is_tree_dict(eval_dataset):
             eval_dataset = {

@@ -161,7 +161,7 @@ def function_schema(api: dict[str, Any]) -> dict[str, Any]:
 
 def finish_observation(arguments: str | dict) -> Observation:
     """ToolBench's observation for a ``Finish`` call: code 3 for an answer, 4 for giving up, else 2."""
-    parsed = _parse_arguments(arguments)
+    parsed = parse_arguments(arguments)
     if not isinstance(parsed, dict) or "return_type" not in parsed:
         return Observation('{"error": "Finish needs a \\"return_type\\" field", "response": ""}', 2)
     if parsed["return_type"] == "give_up_and_restart":
@@ -175,7 +175,9 @@ def finish_observation(arguments: str | dict) -> Observation:
     return Observation('{"error": "\\"return_type\\" is not a valid choice", "response": ""}', 2)
 
 
-def _parse_arguments(arguments: str | dict) -> Any:
+def parse_arguments(arguments: str | dict) -> Any:
+    """A tool call's arguments as a dict: a dict as it is, blank text as ``{}``, JSON text parsed; ``None``
+    when the text is not JSON."""
     if isinstance(arguments, dict):
         return arguments
     if not str(arguments).strip():
@@ -188,7 +190,7 @@ def _parse_arguments(arguments: str | dict) -> Any:
 
 def final_answer_of(arguments: str | dict) -> str | None:
     """The ``final_answer`` of a ``Finish`` call's arguments, or ``None`` when there is none."""
-    parsed = _parse_arguments(arguments)
+    parsed = parse_arguments(arguments)
     if isinstance(parsed, dict) and parsed.get("return_type") == "give_answer":
         answer = parsed.get("final_answer")
         return None if answer is None else str(answer)

@@ -39,7 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hf_ext.agents.tools.base import Observation, ObservationCode, ToolEnvironment, api_function_name
+from hf_ext.agents.tools.base import (
+    Observation,
+    ObservationCode,
+    ToolEnvironment,
+    api_function_name,
+    parse_arguments,
+)
 from hf_ext.errors import HFExtError
 
 DATA_FILE = Path(__file__).with_name("world_data.json")
@@ -908,7 +914,7 @@ class OfflineToolWorld(ToolEnvironment):
         world_api = APIS_BY_FUNCTION.get(api_function_name(api["tool_name"], api["api_name"]))
         if world_api is None:
             return Observation.of(ObservationCode.API_NOT_WORKING, error="API not working error...")
-        parsed = _parse(arguments)
+        parsed = parse_arguments(arguments)
         if not isinstance(parsed, dict):
             return Observation.of(
                 ObservationCode.REQUEST_ERROR, error="request invalid: arguments are not a JSON object"
@@ -1005,14 +1011,3 @@ class OfflineToolWorld(ToolEnvironment):
         if "gold_answer" not in query:
             raise HFExtError(f"query {query.get('query_id')!r} has no 'gold_answer' to check against")
         return check_answer(query["gold_answer"], answer)
-
-
-def _parse(arguments: str | dict) -> Any:
-    if isinstance(arguments, dict):
-        return arguments
-    if not str(arguments).strip():
-        return {}
-    try:
-        return json.loads(arguments, strict=False)
-    except json.JSONDecodeError:
-        return None
