@@ -3,7 +3,8 @@
 Parsed like ``hf-ext train``: a YAML recipe (``--config``) and ``--field value`` overrides of the pruner's
 config fields (``--sparsity 0.2``, ``--schedule uniform``, ``--no-prune-attention``, ...) and of
 :class:`~hf_ext.pruning.launch.PruneArguments` (``--model``, ``--save-dir``, ``--calibration-dataset``,
-``--eval-dataset``, ``--checkpoint-dir``, ``--keep-checkpoints``, ``--overwrite``, ``--push-to-hub``);
+``--eval-dataset``, ``--checkpoint-dir``, ``--keep-checkpoints``, ``--overwrite``, ``--remote-code``,
+``--push-to-hub``);
 dashes and underscores both work. ``hf-ext prune slimgpt --help`` lists them. Offline runs can use
 ``--model hf-ext-testing:reference-lm --calibration-dataset hf-ext-testing:prose`` or the shipped recipe
 ``hf_ext/recipes/slimgpt/tiny.yaml``.

@@ -6,8 +6,8 @@ layer (``num_attention_heads``, ``num_key_value_heads``, ``intermediate_size``) 
 classes can tell a pruned folder from a dense one, and allows reading the global (source) value of a per-layer
 attribute, which code written for homogeneous models (PEFT, TRL, lm-eval) does.
 
-This file imports only transformers: it is copied beside every pruned model so that plain transformers can
-load it with ``trust_remote_code=True``.
+This file imports only transformers: with ``remote_code=True`` it is copied beside a pruned model so that
+plain transformers can load it with ``trust_remote_code=True``.
 
 Example:
     >>> from hf_ext.pruning.configuration_hfx_slim import SlimLlamaConfig

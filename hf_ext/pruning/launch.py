@@ -59,6 +59,9 @@ class PruneArguments:
         checkpoint_dir: per-layer checkpoints (not ``save_dir`` nor inside it); a rerun resumes from them.
         keep_checkpoints: keep ``checkpoint_dir``'s files after a successful run (removed by default).
         dtype: torch dtype the model is loaded in.
+        remote_code: also save the modeling code and an ``auto_map``, so people without hf-ext load the
+            folder with ``trust_remote_code=True`` (off by default: plain ``AutoTokenizer`` then loads the
+            tokenizer without a remote-code prompt).
         push_to_hub: upload the saved folder to this Hub repo id.
         private: create the Hub repo as private.
     """
@@ -78,6 +81,12 @@ class PruneArguments:
     )
     dtype: str = field(
         default="float32", metadata={"help": "dtype to load the model in (float32, bfloat16...)"}
+    )
+    remote_code: bool = field(
+        default=False,
+        metadata={
+            "help": "also save modeling code + auto_map for trust_remote_code=True users without hf-ext"
+        },
     )
     push_to_hub: str | None = field(
         default=None, metadata={"help": "upload the saved folder to this Hub repo"}
@@ -185,5 +194,6 @@ def prune_from_recipe(name: str, argv: list[str]):
         eval_texts=eval_texts,
         overwrite=arguments.overwrite,
         keep_checkpoints=arguments.keep_checkpoints,
+        remote_code=arguments.remote_code,
     )
     return pruner, arguments

@@ -5,8 +5,8 @@ rebuild the decoder layers with each layer's own config after the parent constru
 model has tensors of its real (smaller) shapes. Forward, ``generate`` with a KV cache (the cache reads
 per-layer KV heads from ``per_layer_config``), save/load, PEFT and TRL work as for the source architecture.
 
-This file imports only torch and transformers: it is copied beside every pruned model (with
-``configuration_hfx_slim.py``) so that plain transformers loads it with ``trust_remote_code=True``. With
+This file imports only torch and transformers: with ``remote_code=True`` it is copied beside a pruned model
+(with ``configuration_hfx_slim.py``) so that plain transformers loads it with ``trust_remote_code=True``. With
 hf-ext installed, ``import hf_ext`` registers the classes with the Auto classes, and no remote code is needed.
 
 Example:

@@ -16,34 +16,91 @@ from hf_ext.recipes import recipe_path
 
 
 @pytest.fixture(scope="module")
-def pruned_dir(tmp_path_factory, prose, heldout_prose):
+def pruner(tmp_path_factory, prose, heldout_prose):
     folder = tmp_path_factory.mktemp("slimgpt") / "pruned"
     config = SlimGPTConfig(sparsity=0.35, num_calibration_samples=8, calibration_seq_len=64)
     pruner = SlimGPTPruner.from_pretrained("hf-ext-testing:tiny-llama", config=config)
     pruner.prune(calibration_dataset=prose, save_dir=folder, eval_texts=heldout_prose[:20])
-    return folder
+    return pruner
 
 
-def test_plain_transformers_loads_it_with_trust_remote_code(pruned_dir, tmp_path):
-    model = AutoModelForCausalLM.from_pretrained(pruned_dir)
+@pytest.fixture(scope="module")
+def pruned_dir(pruner):
+    return pruner.save_dir
+
+
+@pytest.fixture(scope="module")
+def remote_code_dir(pruner, tmp_path_factory):
+    """The same model saved with ``remote_code=True`` (modeling files + ``auto_map``)."""
+    folder = pruner.save_dir
+    remote = pruner.save(tmp_path_factory.mktemp("slimgpt-remote") / "pruned", remote_code=True)
+    pruner.save_dir = folder
+    return remote
+
+
+def _run_without_hf_ext(script: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter that cannot import this checkout; stdin closed, as in a batch job."""
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys\nassert 'hf_ext' not in sys.modules\n" + script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+REMOTE_CODE_PROMPT = "Do you wish to run the custom code?"
+
+
+def test_default_folder_has_no_code_and_its_tokenizer_loads_without_hf_ext(pruned_dir, tmp_path):
+    assert "auto_map" not in json.loads((pruned_dir / "config.json").read_text())
+    assert not list(pruned_dir.glob("*.py"))
+    text = "The statement assigns the value of the expression to the name on the left."
+    expected = AutoTokenizer.from_pretrained(pruned_dir).encode(text)
+    script = (
+        "from transformers import AutoTokenizer\n"
+        f"print(AutoTokenizer.from_pretrained({str(pruned_dir)!r}).encode({text!r}))\n"
+    )
+    result = _run_without_hf_ext(script, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert REMOTE_CODE_PROMPT not in result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(expected)
+
+
+def test_remote_code_folder_loads_without_hf_ext_with_trust_remote_code(pruner, remote_code_dir, tmp_path):
+    assert {"configuration_hfx_slim.py", "modeling_hfx_slim.py"} <= {
+        p.name for p in remote_code_dir.iterdir()
+    }
+    assert json.loads((remote_code_dir / "config.json").read_text())["auto_map"]
+    assert "trust_remote_code=True" in (remote_code_dir / "README.md").read_text()
+    assert "auto_map" not in json.loads(
+        (pruner.save_dir / "config.json").read_text()
+    )  # no leak into later saves
+    prompt = _run_without_hf_ext(
+        f"from transformers import AutoTokenizer\nAutoTokenizer.from_pretrained({str(remote_code_dir)!r})\n",
+        tmp_path,
+    )
+    assert REMOTE_CODE_PROMPT in prompt.stdout + prompt.stderr  # why the code files are opt-in
+    model = AutoModelForCausalLM.from_pretrained(remote_code_dir)
     inputs = torch.randint(3, 500, (1, 12))
     save_file(
         {"inputs": inputs, "logits": model(inputs).logits.detach()}, str(tmp_path / "expected.safetensors")
     )
     script = (
-        "import sys, torch; from safetensors.torch import load_file\n"
-        "from transformers import AutoModelForCausalLM\n"
-        "assert 'hf_ext' not in sys.modules\n"
+        "import torch; from safetensors.torch import load_file\n"
+        "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
         f"expected = load_file({str(tmp_path / 'expected.safetensors')!r})\n"
-        f"model = AutoModelForCausalLM.from_pretrained({str(pruned_dir)!r}, trust_remote_code=True)\n"
+        f"model = AutoModelForCausalLM.from_pretrained({str(remote_code_dir)!r}, trust_remote_code=True)\n"
+        f"AutoTokenizer.from_pretrained({str(remote_code_dir)!r}, trust_remote_code=True)\n"
         "assert type(model).__module__.startswith('transformers_modules'), type(model).__module__\n"
         "print(float((model(expected['inputs']).logits - expected['logits']).abs().max()))\n"
     )
-    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "PYTHONPATH": ""}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
+    result = _run_without_hf_ext(script, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert REMOTE_CODE_PROMPT not in result.stdout + result.stderr
     assert float(result.stdout.strip().splitlines()[-1]) == 0.0
 
 
@@ -99,7 +156,9 @@ def test_push_to_hub_uploads_the_folder_with_a_model_card(prose, tmp_path, monke
     pruner = SlimGPTPruner.from_pretrained("hf-ext-testing:tiny-qwen2", config=config)
     with pytest.raises(ValueError, match="saved model"):
         pruner.push_to_hub("user/tiny-slim")
-    pruner.prune(calibration_dataset=prose, save_dir=tmp_path / "out", eval_texts=prose[:40])
+    pruner.prune(
+        calibration_dataset=prose, save_dir=tmp_path / "out", eval_texts=prose[:40], remote_code=True
+    )
     assert pruner.push_to_hub("user/tiny-slim", private=True).endswith("/commit/0")
 
     assert calls["create"] == ("user/tiny-slim", {"private": True, "exist_ok": True, "repo_type": "model"})
@@ -184,3 +243,18 @@ def test_pruners_are_registered():
     assert get_pruner("slimgpt").config_cls is SlimGPTConfig
     assert get_pruner("wanda-sp").pruner_cls is WandaSPPruner
     assert get_pruner("magnitude-sp").pruner_cls is MagnitudeSPPruner
+
+
+@pytest.mark.slow
+def test_hf_ext_eval_loads_the_default_folder_as_the_docs_show(pruned_dir, tmp_path, run_hf_ext):
+    """docs/slimgpt.md: `hf-ext eval --model hf --model_args pretrained=DIR --tasks ...` (no remote code)."""
+    result = run_hf_ext(
+        *("eval", "--model", "hf", "--model_args", f"pretrained={pruned_dir},dtype=float32"),
+        *("--tasks", "hfx_babilong_qa1", "--metadata", '{"max_seq_lengths": "0", "num_samples": 2}'),
+        *("--limit", "2", "--device", "cpu", "--gen_kwargs", "max_gen_toks=4"),
+        *("--output_path", tmp_path / "results"),
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "hfx_babilong_qa1" in result.stdout and "acc" in result.stdout

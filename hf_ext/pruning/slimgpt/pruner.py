@@ -152,6 +152,7 @@ class SlimGPTPruner:
         eval_texts: list[str] | None = None,
         overwrite: bool = False,
         keep_checkpoints: bool = True,
+        remote_code: bool = False,
     ):
         """Prune every decoder layer and return the pruned ``PreTrainedModel`` (saved too if ``save_dir``).
 
@@ -164,6 +165,8 @@ class SlimGPTPruner:
             overwrite: replace a non-empty ``save_dir`` (checked before any work; written beside it and
                 swapped in at the end).
             keep_checkpoints: keep ``checkpoint_dir``'s files after a successful run (the CLI removes them).
+            remote_code: also save the modeling code and an ``auto_map`` for ``trust_remote_code=True`` users
+                without hf-ext (see :meth:`save`).
         """
         config = self.config
         source_dir = self.source if self.source and Path(self.source).exists() else None
@@ -219,7 +222,7 @@ class SlimGPTPruner:
         if checkpoint_path is not None and not keep_checkpoints:
             remove_checkpoint_files(checkpoint_path)
         if save_path is not None:
-            self.save(save_path, overwrite=overwrite)
+            self.save(save_path, overwrite=overwrite, remote_code=remote_code)
         return self.model
 
     def _check_reachable(self, shapes, plans: list[LayerPlan]) -> None:
@@ -403,20 +406,23 @@ class SlimGPTPruner:
 
         return perplexity(self.model, self.tokenizer, texts, seq_len=self._eval_seq_len())
 
-    def save(self, save_dir: str | Path, overwrite: bool = False) -> Path:
+    def save(self, save_dir: str | Path, overwrite: bool = False, remote_code: bool = False) -> Path:
         """Save the pruned model, tokenizer, ``slimgpt_config.json`` and model card (after :meth:`prune`).
 
         A non-empty ``save_dir`` is refused unless ``overwrite``; the folder is written beside it and
-        swapped in whole, so it never mixes old and new files."""
+        swapped in whole, so it never mixes old and new files. The folder loads with ``import hf_ext`` and
+        ``AutoModelForCausalLM`` (its tokenizer with plain ``AutoTokenizer``); ``remote_code`` adds the
+        modeling files and an ``auto_map`` so it also loads without hf-ext with ``trust_remote_code=True``."""
         if self.summary is None:
             raise ValueError("nothing to save yet: call prune() first")
         source_dir = self.source if self.source and Path(self.source).exists() else None
         save_path = check_save_dir(save_dir, source_dir)
         check_output_dir(save_path, overwrite=overwrite, flag="save_dir", overwrite_flag="overwrite=True")
         with staged_output_dir(save_path) as staging:
-            save_slim_model(self.model, staging, self.tokenizer)
+            save_slim_model(self.model, staging, self.tokenizer, remote_code=remote_code)
             self.config.save(staging, extra={key: v for key, v in self.summary.items() if key != "config"})
-            (staging / "README.md").write_text(model_card(self.summary, self.source), encoding="utf-8")
+            card = model_card(self.summary, self.source, remote_code=remote_code)
+            (staging / "README.md").write_text(card, encoding="utf-8")
         self.save_dir = save_path
         return save_path
 

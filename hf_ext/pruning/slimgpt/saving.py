@@ -3,8 +3,12 @@
 The saved folder holds a standard config of the source architecture with ``model_type``
 ``hfx_slim_<type>`` and the per-layer sizes in ``per_layer_config``; ``model.safetensors``; the tokenizer;
 ``slimgpt_config.json`` (the run's settings, per-layer sizes, parameter counts, perplexities); ``README.md``
-(the model card); and ``configuration_hfx_slim.py`` + ``modeling_hfx_slim.py`` with an ``auto_map``, so
-plain transformers loads it with ``trust_remote_code=True`` while hf-ext users need no remote code.
+(the model card). ``import hf_ext`` registers the ``hfx_slim_*`` classes, so hf-ext users load it with no
+remote code, and plain ``AutoTokenizer`` loads its tokenizer without hf-ext and without a remote-code prompt.
+With ``remote_code=True`` the folder also holds ``configuration_hfx_slim.py`` + ``modeling_hfx_slim.py`` and
+an ``auto_map``, so people without hf-ext load the model with ``trust_remote_code=True``; transformers then
+asks about remote code for the tokenizer too (``AutoTokenizer`` reads the config first), so they pass it there
+as well.
 
 Example:
     >>> from hf_ext.pruning.slimgpt.saving import check_save_dir
@@ -74,16 +78,24 @@ def to_slim_model(model, sizes: list[dict[str, int]]):
     return slim.eval()
 
 
-def save_slim_model(slim, save_dir: Path, tokenizer=None) -> None:
-    """``save_pretrained`` with the modeling files and ``auto_map`` for ``trust_remote_code`` users."""
-    type(slim.config).register_for_auto_class("AutoConfig")
-    type(slim).register_for_auto_class("AutoModelForCausalLM")
-    slim.save_pretrained(save_dir, safe_serialization=True)
+def save_slim_model(slim, save_dir: Path, tokenizer=None, remote_code: bool = False) -> None:
+    """``save_pretrained`` (safetensors) and the tokenizer; with ``remote_code``, also the modeling files and
+    an ``auto_map`` for people who load it with ``trust_remote_code=True`` and without hf-ext."""
+    config_class, model_class = type(slim.config), type(slim)
+    previous = config_class._auto_class, model_class._auto_class
+    config_class._auto_class = "AutoConfig" if remote_code else None
+    model_class._auto_class = "AutoModelForCausalLM" if remote_code else None
+    if not remote_code:
+        vars(slim.config).pop("auto_map", None)  # left by an earlier save with remote_code
+    try:
+        slim.save_pretrained(save_dir, safe_serialization=True)
+    finally:
+        config_class._auto_class, model_class._auto_class = previous
     if tokenizer is not None:
         tokenizer.save_pretrained(save_dir)
 
 
-def model_card(summary: dict[str, Any], base_model: str | None) -> str:
+def model_card(summary: dict[str, Any], base_model: str | None, remote_code: bool = False) -> str:
     """The README.md of a pruned model: method, paper, config, per-layer sizes, parameters, perplexity."""
     method = summary["method"]
     header = ["---", "library_name: transformers", "tags:", "- hf-ext", f"- {method}", "- structured-pruning"]
@@ -97,8 +109,12 @@ def model_card(summary: dict[str, Any], base_model: str | None) -> str:
         f"# {Path(base_model).name if base_model else 'model'} pruned with {method}",
         "",
         f"Structurally pruned with hf-ext's `{method}` pruner ({PAPER}, {PAPER_URL}).",
-        "Load with `AutoModelForCausalLM.from_pretrained(path)` after `import hf_ext`, or with "
-        "`trust_remote_code=True` without hf-ext.",
+        "Load with `AutoModelForCausalLM.from_pretrained(path)` after `import hf_ext` (`pip install hf-ext`)"
+        + (
+            ", or without hf-ext with `trust_remote_code=True` (for the tokenizer too)."
+            if remote_code
+            else "; the tokenizer loads with plain `AutoTokenizer`."
+        ),
         "",
         f"- parameters: {params_before:,} → {params_after:,} ({1 - params_after / params_before:.1%} fewer)",
         f"- decoder parameters removed: {summary['achieved_sparsity']:.1%} "
