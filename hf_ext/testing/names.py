@@ -30,6 +30,7 @@ from datasets import Dataset, DatasetDict
 from filelock import FileLock
 
 from hf_ext.registry import unknown_name_error
+from hf_ext.testing.cache_keys import recipe_key
 from hf_ext.testing.datasets import preference_dataset, prompt_dataset
 from hf_ext.testing.models import TINY_ARCHITECTURES, save_tiny_causal_lm
 from hf_ext.utils import cache_dir
@@ -42,6 +43,7 @@ TESTING_DATASETS: dict[str, Callable[[], Dataset]] = {
     "prompts": lambda: prompt_dataset(32),
     "prompts-conversational": lambda: prompt_dataset(32, conversational=True),
 }
+TINY_MODELS_VERSION = 1  # raise when tiny models change in a way their names do not show
 TESTING_MODELS = [f"tiny-{arch}" for arch in TINY_ARCHITECTURES] + ["reference-lm", "tiny-hvfa"]
 
 
@@ -81,7 +83,7 @@ def resolve_model_name(name: str) -> str:
         return _saved_tiny_hvfa()
     if short.removeprefix("tiny-") not in TINY_ARCHITECTURES or not short.startswith("tiny-"):
         raise unknown_name_error("testing model", name, [PREFIX + choice for choice in TESTING_MODELS])
-    target = cache_dir() / "testing-models" / short
+    target = cache_dir() / "testing-models" / f"{short}-{recipe_key(short, TINY_MODELS_VERSION)}"
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not (target / "config.json").exists():
@@ -92,7 +94,7 @@ def resolve_model_name(name: str) -> str:
 def _saved_tiny_hvfa() -> str:
     from hf_ext.testing.hvfa import save_tiny_hvfa
 
-    target = cache_dir() / "testing-models" / "tiny-hvfa"
+    target = cache_dir() / "testing-models" / f"tiny-hvfa-{recipe_key('tiny-hvfa', TINY_MODELS_VERSION)}"
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
         if not (target / "config.json").exists():

@@ -17,11 +17,9 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
 
 from hf_ext.data.prose import PROSE_SOURCE, prose_split
 from hf_ext.evaluation.perplexity import perplexity, token_stream
+from hf_ext.testing.cache_keys import recipe_key
 from hf_ext.testing.tokenizer import tiny_tokenizer
 from hf_ext.utils import atomic_write_text, cache_dir
 
@@ -59,15 +58,9 @@ EVAL_SEQ_LEN = 128
 INFO_FILE = "reference_lm.json"
 
 
-def _recipe_key() -> str:
-    version = "{}.{}".format(*sys.version_info[:2])
-    recipe = json.dumps([REFERENCE_MODEL, REFERENCE_TRAINING, version, 1], sort_keys=True)
-    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
-
-
 def reference_lm_path() -> Path:
     """The folder of the trained reference LM (built on first use); loadable by path, e.g. by lm-eval."""
-    target = cache_dir() / "reference_lm" / _recipe_key()
+    target = cache_dir() / "reference_lm" / recipe_key(REFERENCE_MODEL, REFERENCE_TRAINING, 1)
     if (target / INFO_FILE).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

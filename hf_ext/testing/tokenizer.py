@@ -11,14 +11,12 @@ Example:
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import sys
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 from hf_ext.data.prose import prose_split
+from hf_ext.testing.cache_keys import recipe_key
 from hf_ext.utils import atomic_write_text, cache_dir
 
 BOS, EOS, PAD, UNK = "<s>", "</s>", "<pad>", "<unk>"
@@ -38,8 +36,8 @@ CHAT_TEMPLATE = (
 @functools.cache
 def _trained_tokenizer_json(vocab_size: int, num_paragraphs: int) -> str:
     """The trained tokenizer as JSON, from the on-disk cache when an identical one was trained before."""
-    recipe = json.dumps([vocab_size, num_paragraphs, SPECIAL_TOKENS, sys.version_info[:2], 1])
-    cache_file = cache_dir() / "tokenizers" / f"{hashlib.sha256(recipe.encode()).hexdigest()[:16]}.json"
+    key = recipe_key(vocab_size, num_paragraphs, SPECIAL_TOKENS, 1, length=16)
+    cache_file = cache_dir() / "tokenizers" / f"{key}.json"
     if cache_file.exists():
         return cache_file.read_text(encoding="utf-8")
     trained = _train_tokenizer_json(vocab_size, num_paragraphs)
