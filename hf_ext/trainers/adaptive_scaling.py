@@ -217,16 +217,23 @@ class AdaptiveScalingMixin(PickleFreeTrainerMixin):
         return -loss
 
     @contextlib.contextmanager
-    def adaptive_loss_scope(self, expected_calls: int) -> Iterator[None]:
-        """Within this scope TRL's ``logsigmoid``, called from this thread, is the adaptive one; afterwards
-        tau metrics are logged."""
+    def logsigmoid_scope(self, replacement: Callable) -> Iterator[None]:
+        """Within this scope TRL's ``logsigmoid``, called from this thread (or task), is ``replacement``;
+        other threads and code outside the scope keep the original."""
         _install_router(self._logsigmoid_module, self._logsigmoid_path)
-        self._tau_calls: list[tuple[torch.Tensor, torch.Tensor]] = []
-        token = _ACTIVE_LOGSIGMOID.set(self._adaptive_logsigmoid)
+        token = _ACTIVE_LOGSIGMOID.set(replacement)
         try:
             yield
         finally:
             _ACTIVE_LOGSIGMOID.reset(token)
+
+    @contextlib.contextmanager
+    def adaptive_loss_scope(self, expected_calls: int) -> Iterator[None]:
+        """Within this scope TRL's ``logsigmoid``, called from this thread, is the adaptive one; afterwards
+        tau metrics are logged."""
+        self._tau_calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+        with self.logsigmoid_scope(self._adaptive_logsigmoid):
+            yield
         if len(self._tau_calls) != expected_calls:
             raise RuntimeError(
                 f"{type(self).__name__} expected {expected_calls} Bradley-Terry logsigmoid call(s) in TRL's "

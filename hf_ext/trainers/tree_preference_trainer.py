@@ -52,7 +52,7 @@ from hf_ext.data.tool_trees import (
 )
 from hf_ext.errors import HFExtError
 from hf_ext.trainers.adaptive_dpo_config import ADAPTIVE_LOSS_TYPES
-from hf_ext.trainers.adaptive_scaling import _ACTIVE_LOGSIGMOID, AdaptiveScalingMixin, _install_router
+from hf_ext.trainers.adaptive_scaling import AdaptiveScalingMixin
 from hf_ext.trainers.tree_preference_config import TreePreferenceConfig
 
 PAPER = {
@@ -263,7 +263,6 @@ class TreePreferenceTrainer(AdaptiveScalingMixin, DPOTrainer):
     @contextlib.contextmanager
     def _recording_logsigmoid(self) -> Iterator[list[torch.Tensor]]:
         """Within this scope TRL's ``logsigmoid`` is the plain one, and its arguments are recorded."""
-        _install_router(self._logsigmoid_module, self._logsigmoid_path)
         calls: list[torch.Tensor] = []
         original = torch.nn.functional.logsigmoid
 
@@ -271,11 +270,8 @@ class TreePreferenceTrainer(AdaptiveScalingMixin, DPOTrainer):
             calls.append(z.detach().float().reshape(-1))
             return original(z, *rest, **kwargs)
 
-        token = _ACTIVE_LOGSIGMOID.set(recording)
-        try:
+        with self.logsigmoid_scope(recording):
             yield calls
-        finally:
-            _ACTIVE_LOGSIGMOID.reset(token)
 
     def _compute_loss(self, model, inputs, return_outputs):
         depths = inputs.pop("pair_depth", None)
