@@ -32,6 +32,16 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "tree_preference_miniature.json"
+# The tiny tokenizer's chat template with the assistant turns marked for TRL's ``assistant_only_loss``; it
+# renders exactly the same text as the original.
+MARKED_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|assistant|>' }}{% generation %}{{ message['content'] + '</s>' }}{% endgeneration %}{{ '\n' }}"
+    "{% else %}{{ '<|' + message['role'] + '|>' + message['content'] + '</s>' + '\n' }}{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
 VARIANTS = ("sft", "sft+step-dpo", "sft+path-dpo", "sft+step-adaptive-dpo")
 GROUPS = ("G1", "G2", "G3")
 
@@ -52,6 +62,7 @@ class Setting:
     vocab_size: int = 4096
     sft_epochs: int = 5
     sft_lr: float = 2e-3
+    sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
     dpo_steps: int = 16
     dpo_lr: float = 5e-4
     beta: float = 0.1
@@ -107,6 +118,7 @@ def build_model(setting: Setting, seed: int):
     from hf_ext.testing import tiny_tokenizer
 
     tokenizer = tiny_tokenizer(vocab_size=setting.vocab_size, model_max_length=setting.max_length + 256)
+    tokenizer.chat_template = MARKED_TEMPLATE  # same text; lets SFT put the loss on the assistant turns only
     config = LlamaConfig(
         vocab_size=setting.vocab_size, hidden_size=setting.hidden_size,
         intermediate_size=4 * setting.hidden_size, num_hidden_layers=setting.layers, num_attention_heads=4,
@@ -130,6 +142,7 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
     args = SFTConfig(
         **_common_args(str(workdir / "sft"), seed), num_train_epochs=setting.sft_epochs,
         learning_rate=setting.sft_lr, max_length=setting.max_length, truncation_mode="keep_end",
+        assistant_only_loss=setting.sft_loss == "assistant",
     )  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     trainer.train()

@@ -17,7 +17,8 @@ written whole (temporary file + rename); a run that stops can be resumed, finish
 
 The policy is any callable from a message list (roles ``system``/``user``/``assistant``/``function``, as
 ToolBench stores them) to text in ToolLLaMA's format ``Thought: ...\\nAction: <name>\\nAction Input: {...}``;
-:class:`TransformersPolicy` wraps a transformers model and tokenizer and renders the conversation exactly as
+:class:`TransformersPolicy` wraps a transformers model and tokenizer (and
+:class:`~hf_ext.agents.vllm_policy.VLLMPolicy` a ``vllm.LLM``) and renders the conversation exactly as
 :func:`~hf_ext.data.tool_trees.tree_sft_dataset` and :func:`~hf_ext.data.tool_trees.tree_preference_dataset`
 do (same system prompt, steps as text, observations in role ``tool``), so SFT and DPO on trees grown here
 train the policy on the prompts it will see.
@@ -48,7 +49,8 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from hf_ext.agents.tools.base import ObservationCode, ToolEnvironment, final_answer_of
-from hf_ext.data.tool_trees import SYSTEM_PROMPT
+from hf_ext.agents.vllm_policy import VLLMPolicy, is_vllm_engine
+from hf_ext.data.tool_trees import render_system_prompt
 from hf_ext.errors import HFExtError
 from hf_ext.utils import atomic_write_text
 
@@ -92,9 +94,9 @@ def format_step(thought: str | None, name: str, arguments: str) -> str:
 
 def system_prompt(env: ToolEnvironment) -> str:
     """The system message for ``env``'s current query: the one :mod:`hf_ext.data.tool_trees` rebuilds from
-    a tree for SFT and preference data (instructions + the function schemas as JSON), so a model trained on
-    those datasets sees the same prompt when it searches."""
-    return SYSTEM_PROMPT + json.dumps(env.functions, ensure_ascii=False, indent=1)
+    a tree for SFT and preference data (instructions + one compact JSON function schema per line), so a
+    model trained on those datasets sees the same prompt when it searches."""
+    return render_system_prompt(env.functions)
 
 
 @dataclass
@@ -370,8 +372,9 @@ def run_dfsdt(
     """Grow one DFSDT tree per query with ``policy`` in ``env`` and write it to ``out_dir``.
 
     Args:
-        policy: a callable from messages to text, or a ``(model, tokenizer)`` pair (wrapped in
-            :class:`TransformersPolicy`).
+        policy: a callable from messages to text, a ``(model, tokenizer)`` pair (wrapped in
+            :class:`TransformersPolicy`), or a ``vllm.LLM`` (wrapped in
+            :class:`~hf_ext.agents.vllm_policy.VLLMPolicy` with its defaults).
         env: any :class:`~hf_ext.agents.tools.base.ToolEnvironment`; reset for each query.
         queries: ToolBench queries (``api_list``, ``query``, ``query_id``).
         beam_width: candidate steps per state (ToolBench: 2; 1 is CoT@1).
@@ -390,8 +393,12 @@ def run_dfsdt(
         )
     if isinstance(policy, tuple) and len(policy) == 2:
         policy = TransformersPolicy(*policy)
+    elif is_vllm_engine(policy):
+        policy = VLLMPolicy(policy)
     if not callable(policy):
-        raise HFExtError(f"policy must be callable or a (model, tokenizer) pair, got {type(policy).__name__}")
+        raise HFExtError(
+            f"policy must be callable, a (model, tokenizer) pair or a vllm.LLM, got {type(policy).__name__}"
+        )
     ids = [query.get("query_id") for query in queries]
     if None in ids or len(set(map(str, ids))) != len(ids):
         raise HFExtError("every query needs a distinct 'query_id'")
