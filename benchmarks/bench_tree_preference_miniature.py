@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ class Setting:
     sft_epochs: int = 5
     sft_lr: float = 2e-3
     sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
+    thoughts: bool = True  # train (SFT and DPO) on steps with their Thought, or on Action + Action Input only
+    sft_format: str = "steps"  # "steps": one example per step; "conversation": one per success path
     dpo_steps: int = 16
     dpo_lr: float = 5e-4
     beta: float = 0.1
@@ -73,7 +76,9 @@ class Setting:
     max_steps: int = 12
     max_queries: int = 6
     variants: tuple[str, ...] = VARIANTS
-    pairs_from: str = "own"  # "own": the SFT model's trees (the experiment); "expert": smoke test only
+    # DPO pairs from "own": the SFT model's trees (the issue's experiment), "expert": the expert's trees (as
+    # TP-LLaMA mines ToolBench's ChatGPT trees), or "both"
+    pairs_from: str = "own"
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -138,7 +143,9 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
 
     from hf_ext.data.tool_trees import tree_sft_dataset
 
-    data = tree_sft_dataset(trees_dir).remove_columns(["query_id"])
+    data = tree_sft_dataset(trees_dir, include_thought=setting.thoughts).remove_columns(["query_id"])
+    if setting.sft_format == "steps":
+        data = step_examples(data)
     args = SFTConfig(
         **_common_args(str(workdir / "sft"), seed), num_train_epochs=setting.sft_epochs,
         learning_rate=setting.sft_lr, max_length=setting.max_length, truncation_mode="keep_end",
@@ -154,6 +161,19 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
     }
 
 
+def step_examples(conversations):
+    """One prompt/completion example per assistant step of each SFT conversation: the loss is on that step
+    and, with ``truncation_mode="keep_end"``, the model learns from the end of the prompt it will see."""
+    from datasets import Dataset
+
+    rows = []
+    for messages in conversations["messages"]:
+        for index, message in enumerate(messages):
+            if message["role"] == "assistant":
+                rows.append({"prompt": messages[:index], "completion": [message]})
+    return Dataset.from_list(rows)
+
+
 def train_dpo(
     sft_model, tokenizer, trees_dir: Path, variant: str, setting: Setting, seed: int, workdir: Path
 ):
@@ -167,6 +187,7 @@ def train_dpo(
         learning_rate=setting.dpo_lr, beta=setting.beta, max_length=setting.max_length,
         truncation_mode="keep_end",
         pair_mode="path" if "path" in variant else "step", adaptive_scaling="adaptive" in variant,
+        include_thought=setting.thoughts,
     )  # fmt: skip
     policy, reference = copy.deepcopy(sft_model).train(), copy.deepcopy(sft_model).eval()
     trainer = TreePreferenceTrainer(
@@ -182,7 +203,7 @@ def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed
 
     policy = TransformersPolicy(
         model, tokenizer, max_new_tokens=setting.max_new_tokens, temperature=setting.temperature, seed=seed,
-        max_prompt_tokens=setting.max_length,
+        max_prompt_tokens=setting.max_length - setting.max_new_tokens,
     )  # fmt: skip
     return run_dfsdt(
         policy,
@@ -228,7 +249,7 @@ def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
     info["sft_train_pass_rate"] = score_answers(own_dir, train, world.check_answer).pass_rate
     for mode in ("step", "path"):
         info[f"own_{mode}_pairs"] = sum(1 for _ in mine_pairs(iter_inference_trees(own_dir), mode))
-    pairs_dir = own_dir if setting.pairs_from == "own" else expert_dir
+    pairs_dir = _pairs_dir(setting.pairs_from, own_dir, expert_dir, workdir / "pair-trees")
     available = {
         mode: sum(1 for _ in mine_pairs(iter_inference_trees(pairs_dir), mode)) for mode in ("step", "path")
     }
@@ -257,6 +278,16 @@ def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
         }
     info["seconds"] = round(time.perf_counter() - started, 1)
     return {"seed": seed, "info": info, "variants": results}
+
+
+def _pairs_dir(pairs_from: str, own_dir: Path, expert_dir: Path, both_dir: Path) -> Path:
+    if pairs_from in ("own", "expert"):
+        return own_dir if pairs_from == "own" else expert_dir
+    for name, source in (("own", own_dir), ("expert", expert_dir)):  # the loader searches sub-folders
+        (both_dir / name).mkdir(parents=True, exist_ok=True)
+        for tree in source.glob("*.json"):
+            shutil.copyfile(tree, both_dir / name / tree.name)
+    return both_dir
 
 
 def _grown(results) -> Path:
@@ -316,36 +347,22 @@ def run(setting: Setting, out: Path | None = RESULTS, workdir: Path | None = Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="the smoke setting (seconds)")
-    parser.add_argument("--seeds", type=int)
-    parser.add_argument("--train-per-group", type=int)
-    parser.add_argument("--test-per-group", type=int)
-    parser.add_argument("--sft-epochs", type=int)
-    parser.add_argument("--dpo-steps", type=int)
-    parser.add_argument("--max-queries", type=int)
-    parser.add_argument("--hidden-size", type=int)
-    parser.add_argument("--distractors", type=int)
-    parser.add_argument(
-        "--pairs-from",
-        choices=["own", "expert"],
-        help="mine DPO pairs from the SFT model's trees or the expert's",
-    )
+    defaults = Setting()
+    for item in fields(Setting):  # every size of the setting can be changed, e.g. --sft-epochs 12
+        if item.name == "notes":
+            continue
+        flag, value = "--" + item.name.replace("_", "-"), getattr(defaults, item.name)
+        if isinstance(value, tuple):
+            parser.add_argument(flag, nargs="+", help=f"default: {' '.join(value)}")
+        else:
+            parser.add_argument(flag, type=type(value), help=f"default: {value}")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     setting = Setting.tiny() if args.tiny else Setting()
-    names = (
-        "seeds",
-        "train_per_group",
-        "test_per_group",
-        "sft_epochs",
-        "dpo_steps",
-        "max_queries",
-        "hidden_size",
-        "distractors",
-        "pairs_from",
-    )
-    for name in names:
-        if getattr(args, name) is not None:
-            setattr(setting, name, getattr(args, name))
+    for item in fields(Setting):
+        given = getattr(args, item.name, None)
+        if given is not None:
+            setattr(setting, item.name, tuple(given) if isinstance(given, list) else given)
     result = run(setting, args.out)
     print(result["table"])
     print("No pretrained weights: a small Llama trained from scratch here on the offline tool world.")
