@@ -65,6 +65,8 @@ class Setting:
     sft_lr: float = 2e-3
     sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
     thoughts: bool = True  # train (SFT and DPO) on steps with their Thought, or on Action + Action Input only
+    shared_sft: bool = False  # one SFT model (seed 0) for every seed; seeds then vary the rest
+    own_tree_queries: int = 0  # training queries the SFT model grows its own trees on (0: all)
     sft_format: str = "steps"  # "steps": one example per step; "conversation": one per success path
     dpo_steps: int = 16
     dpo_lr: float = 5e-4
@@ -217,36 +219,54 @@ def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed
     )
 
 
-def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
+def expert_and_sft(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
+    """Training queries of ``seed``, the noisy expert's trees on them, and the SFT model trained on their
+    success paths."""
     from hf_ext.agents.dfsdt import run_dfsdt
     from hf_ext.agents.evaluate import score_answers
     from hf_ext.agents.scripted import ScriptedWorldPolicy
     from hf_ext.agents.tools import OfflineToolWorld
-    from hf_ext.data.tool_trees import iter_inference_trees, mine_pairs
 
     world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
-
-    def queries(split: str, n: int) -> list[dict]:
-        return [q for g in setting.groups for q in world.generate_queries(
-            n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
-
-    train, test = queries("train", setting.train_per_group), queries("test", setting.test_per_group)
-    started = time.perf_counter()
+    train = _queries(world, setting, seed, "train", setting.train_per_group)
     expert_dir = workdir / "expert-trees"
-    run_dfsdt(
-        ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed),
-        world,
-        train,
-        out_dir=expert_dir,
-        progress=False,
-    )
-    expert = score_answers(expert_dir, train, world.check_answer)
+    expert = ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed)
+    run_dfsdt(expert, world, train, out_dir=expert_dir, progress=False)
+    started = time.perf_counter()
     model, tokenizer = build_model(setting, seed)
     sft_model, info = train_sft(model, tokenizer, expert_dir, setting, seed, workdir)
-    info["expert_train_pass_rate"] = expert.pass_rate
-    own_dir = workdir / "sft-trees"
-    grow(sft_model, tokenizer, world, train, own_dir, setting, seed)
-    info["sft_train_pass_rate"] = score_answers(own_dir, train, world.check_answer).pass_rate
+    info["sft_seconds"] = round(time.perf_counter() - started, 1)
+    info["sft_seed"] = seed
+    info["expert_train_pass_rate"] = score_answers(expert_dir, train, world.check_answer).pass_rate
+    return {
+        "train": train,
+        "expert_dir": expert_dir,
+        "model": sft_model,
+        "tokenizer": tokenizer,
+        "info": info,
+    }
+
+
+def _queries(world, setting: Setting, seed: int, split: str, n: int) -> list[dict]:
+    return [q for g in setting.groups for q in world.generate_queries(
+        n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
+
+
+def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One seed: SFT (or the shared ``sft``), the SFT model's own trees, the DPO variants, the test run."""
+    from hf_ext.agents.evaluate import score_answers
+    from hf_ext.agents.tools import OfflineToolWorld
+    from hf_ext.data.tool_trees import iter_inference_trees, mine_pairs
+
+    started = time.perf_counter()
+    sft = sft or expert_and_sft(setting, seed, workdir)
+    train, expert_dir, sft_model, tokenizer = sft["train"], sft["expert_dir"], sft["model"], sft["tokenizer"]
+    info = dict(sft["info"])
+    world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
+    test = _queries(world, setting, seed, "test", setting.test_per_group)
+    own_dir, own_queries = workdir / "sft-trees", train[: setting.own_tree_queries or len(train)]
+    grow(sft_model, tokenizer, world, own_queries, own_dir, setting, seed)
+    info["sft_train_pass_rate"] = score_answers(own_dir, own_queries, world.check_answer).pass_rate
     for mode in ("step", "path"):
         info[f"own_{mode}_pairs"] = sum(1 for _ in mine_pairs(iter_inference_trees(own_dir), mode))
     pairs_dir = _pairs_dir(setting.pairs_from, own_dir, expert_dir, workdir / "pair-trees")
@@ -334,14 +354,21 @@ def run(setting: Setting, out: Path | None = RESULTS, workdir: Path | None = Non
     with tempfile.TemporaryDirectory(prefix="hfx-tp-miniature-") as scratch:
         base = Path(workdir or scratch)
         runs: list[dict[str, Any]] = []
+        shared = expert_and_sft(setting, 0, base / "shared-sft") if setting.shared_sft else None
         for seed in range(setting.seeds):  # the file is rewritten after every seed: a long run shows progress
-            runs.append(run_seed(setting, seed, base / f"seed{seed}"))
+            runs.append(run_seed(setting, seed, base / f"seed{seed}", shared))
             result = {"setting": asdict(setting), "runs": runs, "summary": summarize(runs, setting)}
             result["table"] = table(result["summary"], setting)
             if out is not None:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text(json.dumps(result, indent=2))
     return result
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no", "true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return text.lower() in ("yes", "true", "1")
 
 
 def main() -> None:
@@ -354,6 +381,8 @@ def main() -> None:
         flag, value = "--" + item.name.replace("_", "-"), getattr(defaults, item.name)
         if isinstance(value, tuple):
             parser.add_argument(flag, nargs="+", help=f"default: {' '.join(value)}")
+        elif isinstance(value, bool):
+            parser.add_argument(flag, type=_yes_no, help=f"yes/no, default: {value}")
         else:
             parser.add_argument(flag, type=type(value), help=f"default: {value}")
     parser.add_argument("--out", type=Path, default=RESULTS)
