@@ -48,6 +48,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from hf_ext.agents.chat import chat_messages
 from hf_ext.agents.tools.base import ObservationCode, ToolEnvironment, final_answer_of
 from hf_ext.agents.vllm_policy import VLLMPolicy, is_vllm_engine
 from hf_ext.data.tool_trees import render_system_prompt
@@ -84,12 +85,6 @@ def parse_step(text: str) -> tuple[str | None, str, str]:
     given = _ACTION_INPUT.search(rest)
     arguments = rest[given.end() :].strip() if given else "{}"
     return thought, name, arguments or "{}"
-
-
-def format_step(thought: str | None, name: str, arguments: str) -> str:
-    """The assistant text of one step, as :mod:`hf_ext.data.tool_trees` serialises steps for training."""
-    head = f"Thought: {thought}\n" if thought else ""
-    return f"{head}Action: {name}\nAction Input: {arguments}"
 
 
 def system_prompt(env: ToolEnvironment) -> str:
@@ -471,29 +466,3 @@ class TransformersPolicy:
         new = output[0, inputs["input_ids"].shape[1] :]
         self.last_token_count = int(new.shape[0])
         return self.tokenizer.decode(new, skip_special_tokens=True)
-
-
-def chat_messages(messages: list[dict[str, Any]], function_role: str = "tool") -> list[dict[str, str]]:
-    """ToolBench messages as the chat turns :mod:`hf_ext.data.tool_trees` trains on: assistant steps as
-    ``Thought/Action/Action Input`` text, observations in ``function_role``, every content a string.
-
-    >>> call = {"name": "f", "arguments": "{}"}
-    >>> chat_messages([{"role": "assistant", "content": None, "function_call": call},
-    ...                {"role": "function", "name": "f", "content": "ok"}])  # doctest: +NORMALIZE_WHITESPACE
-    [{'role': 'assistant', 'content': 'Action: f\\nAction Input: {}'}, {'role': 'tool', 'content': 'ok'}]
-    """
-    chat = []
-    for message in messages:
-        if message["role"] == "assistant" and message.get("function_call"):
-            call = message["function_call"]
-            chat.append(
-                {
-                    "role": "assistant",
-                    "content": format_step(message.get("content"), call["name"], call["arguments"]),
-                }
-            )
-        elif message["role"] == "function":
-            chat.append({"role": function_role, "content": str(message.get("content", ""))})
-        else:
-            chat.append({"role": message["role"], "content": str(message.get("content") or "")})
-    return chat

@@ -1,7 +1,7 @@
 """A vLLM engine as a DFSDT policy (when vLLM is installed): one chat request per search step.
 
 :class:`VLLMPolicy` wraps a ``vllm.LLM`` and is called like every other policy, with ToolBench's message
-list. It renders the conversation with :func:`~hf_ext.agents.dfsdt.chat_messages` (the same turns
+list. It renders the conversation with :func:`~hf_ext.agents.chat.chat_messages` (the same turns
 :class:`~hf_ext.agents.dfsdt.TransformersPolicy` and the tree datasets use) and sends it through
 ``LLM.chat(messages, sampling_params=..., use_tqdm=False, add_generation_prompt=True)``, which applies the
 model's chat template; the step is ``outputs[0].outputs[0].text`` of the returned ``RequestOutput`` list.
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hf_ext.agents.chat import chat_messages
 from hf_ext.errors import HFExtError
 
 INSTALL_HINT = (
@@ -96,8 +97,6 @@ class VLLMPolicy:
         )
 
     def __call__(self, messages: list[dict[str, Any]]) -> str:
-        from hf_ext.agents.dfsdt import chat_messages
-
         conversation = chat_messages(messages, function_role=self.function_role)
         outputs = self.engine.chat(
             conversation,
