@@ -108,6 +108,7 @@ class Setting:
             variants=("sft", "sft+step-dpo"),
             pairs_from="expert",
             shared_sft=False,
+            distractors=1,
             own_tree_queries=0,
             sft_format="steps",
             temperature=0.7,
