@@ -294,11 +294,8 @@ def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | N
                 results[variant] = {"skipped": f"no pairs in the {setting.pairs_from} trees"}
                 continue
             model_v, extra = train_dpo(sft_model, tokenizer, pairs_dir, variant, setting, seed, workdir)
-        report = score_answers(
-            _grown(grow(model_v, tokenizer, world, test, workdir / f"test-{variant}", setting, seed)),
-            test,
-            world.check_answer,
-        )
+        test_dir = _grown(grow(model_v, tokenizer, world, test, workdir / f"test-{variant}", setting, seed))
+        report = score_answers(test_dir, test, world.check_answer)
         results[variant] = {
             "pass_rate": report.pass_rate,
             "mean_steps": report.overall.mean_steps,
@@ -306,10 +303,26 @@ def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | N
             "groups": {
                 g: {"pass_rate": s.pass_rate, "mean_steps": s.mean_steps} for g, s in report.groups.items()
             },
+            "step_codes": step_codes(test_dir),
             **extra,
         }
     info["seconds"] = round(time.perf_counter() - started, 1)
     return {"seed": seed, "info": info, "variants": results}
+
+
+def step_codes(trees_dir: Path) -> dict[str, int]:
+    """How the policy's steps ended in the trees of ``trees_dir``: observation codes of every step (``Action
+    Input`` node below the root) counted by name, e.g. how many called an unknown function. Shows where a
+    policy fails and whether two policies fail differently even when their pass rates are equal."""
+    from hf_ext.data.tool_trees import OBSERVATION_CODES, iter_inference_trees
+
+    counts: dict[str, int] = {}
+    for tree in iter_inference_trees(trees_dir):
+        for node in tree.root.walk():
+            if node.node_type == "Action Input" and node is not tree.root:
+                name = OBSERVATION_CODES.get(node.observation_code, str(node.observation_code))
+                counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _pairs_dir(pairs_from: str, own_dir: Path, expert_dir: Path, both_dir: Path) -> Path:

@@ -32,5 +32,11 @@ def test_tiny_setting_runs_end_to_end(tmp_path):
     sft, dpo = run["variants"]["sft"], run["variants"]["sft+step-dpo"]
     assert 0.0 <= sft["pass_rate"] <= 1.0 and set(sft["groups"]) == {"G1"}
     assert dpo["pairs"] > 0 and 0.0 <= dpo["pass_rate"] <= 1.0
+    # every policy call leaves one step in the tree: the step outcomes add up to the calls of the one query
+    from hf_ext.data.tool_trees import OBSERVATION_CODES
+
+    for variant in (sft, dpo):
+        assert set(variant["step_codes"]) <= set(OBSERVATION_CODES.values())
+        assert sum(variant["step_codes"].values()) == variant["mean_steps"] >= 1
     assert "| sft+step-dpo | 1 |" in result["table"]
     assert len(list((tmp_path / "work" / "seed0" / "test-sft").glob("*.json"))) == 1
