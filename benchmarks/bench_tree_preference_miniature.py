@@ -3,16 +3,21 @@
 Everything is built here, on CPU, with no pretrained weights (none are reachable on these machines):
 
 1. the offline tool world's scripted expert (``noise`` mistakes per step, injected API faults) grows DFSDT
-   trees on training queries of G1/G2/G3; their success paths are the SFT data (``tree_sft_dataset``);
-2. a small Llama (random init, the package's byte-level BPE tokenizer) is trained on them with TRL's SFT;
-3. the SFT model grows its own DFSDT trees on the training queries; TP-LLaMA's pairs are mined from them;
+   trees on training queries of the chosen groups (default G1 and G2); their success paths are the SFT data
+   (``tree_sft_dataset``, loss on the assistant steps only);
+2. a small Llama (random init, the package's byte-level BPE tokenizer) is trained on them with TRL's SFT
+   (by default once, with seed 0, and shared by all seeds: SFT is the costliest stage);
+3. the SFT model grows its own DFSDT trees on training queries; TP-LLaMA's pairs are mined from them and
+   from the expert's trees (``--pairs-from own|expert|both``);
 4. four policies: (a) SFT only, (b) SFT + step-wise DPO, (c) SFT + path-wise DPO, (d) SFT + step-wise DPO
    with adaptive preference scaling (all through ``TreePreferenceTrainer``, reference = the SFT model);
-5. each grows DFSDT trees on held-out test queries (never seen in training); we report the pass rate (the
-   world's exact gold check; unanswered queries are failures) and the mean number of policy calls per
-   query ("steps") per group, for every seed, and the mean over seeds.
+5. each grows DFSDT trees on held-out test queries (never seen in training; new ones for every seed); we
+   report the pass rate (the world's exact gold check; unanswered queries are failures) and the mean
+   number of policy calls per query ("steps") per group, for every seed, and the mean over seeds.
 
-    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--train-per-group 12] ...
+Every field of :class:`Setting` is a command-line flag (``--sft-epochs 12``, ``--groups G1 G2 G3``...).
+
+    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 18] ...
     python benchmarks/bench_tree_preference_miniature.py --tiny      # the smoke setting the tests run
 
 Writes ``benchmarks/results/tree_preference_miniature.json`` (``--out`` to change) and prints a Markdown
@@ -24,16 +29,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "tree_preference_miniature.json"
+# The tiny tokenizer's chat template with the assistant turns marked for TRL's ``assistant_only_loss``; it
+# renders exactly the same text as the original.
+MARKED_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|assistant|>' }}{% generation %}{{ message['content'] + '</s>' }}{% endgeneration %}{{ '\n' }}"
+    "{% else %}{{ '<|' + message['role'] + '|>' + message['content'] + '</s>' + '\n' }}{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
 VARIANTS = ("sft", "sft+step-dpo", "sft+path-dpo", "sft+step-adaptive-dpo")
-GROUPS = ("G1", "G2", "G3")
+GROUPS = ("G1", "G2", "G3")  # the groups the world has
 
 
 @dataclass
@@ -41,28 +57,37 @@ class Setting:
     """Sizes of one run (defaults: the real miniature; :meth:`tiny`: the smoke test)."""
 
     seeds: int = 3
-    groups: tuple[str, ...] = GROUPS
+    groups: tuple[str, ...] = ("G1", "G2")  # G3 (three chained calls) is left out: too long for the budget
     train_per_group: int = 24
     test_per_group: int = 6
-    distractors: int = 1
+    distractors: int = 0  # the system prompt lists only the query's APIs (and Finish)
     expert_noise: float = 0.3
     fault_rate: float = 0.1
     hidden_size: int = 128
     layers: int = 2
     vocab_size: int = 4096
-    sft_epochs: int = 5
-    sft_lr: float = 2e-3
-    dpo_steps: int = 16
+    sft_epochs: int = 18
+    sft_lr: float = 3e-3
+    sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
+    thoughts: bool = True  # train (SFT and DPO) on steps with their Thought, or on Action + Action Input only
+    shared_sft: bool = True  # one SFT model (seed 0) for every seed; seeds then vary the rest
+    own_tree_queries: int = 16  # training queries the SFT model grows its own trees on (0: all)
+    sft_format: str = "conversation"  # "conversation": one example per success path; "steps": one per step
+    dpo_steps: int = 12
     dpo_lr: float = 5e-4
     beta: float = 0.1
-    max_length: int = 2048
-    max_new_tokens: int = 64
-    temperature: float = 0.7
+    max_length: int = (
+        1536  # tokens per training sequence; the policy sees the last max_length - max_new_tokens
+    )
+    max_new_tokens: int = 96
+    temperature: float = 0.5
     beam_width: int = 2
     max_steps: int = 12
-    max_queries: int = 6
+    max_queries: int = 5
     variants: tuple[str, ...] = VARIANTS
-    pairs_from: str = "own"  # "own": the SFT model's trees (the experiment); "expert": smoke test only
+    # DPO pairs from "own": the SFT model's trees (the issue's wording), "expert": the expert's trees (as
+    # TP-LLaMA mines ToolBench's ChatGPT trees), or "both"
+    pairs_from: str = "both"
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -82,6 +107,11 @@ class Setting:
             max_length=1024,
             variants=("sft", "sft+step-dpo"),
             pairs_from="expert",
+            shared_sft=False,
+            distractors=1,
+            own_tree_queries=0,
+            sft_format="steps",
+            temperature=0.7,
         )
 
 
@@ -107,6 +137,7 @@ def build_model(setting: Setting, seed: int):
     from hf_ext.testing import tiny_tokenizer
 
     tokenizer = tiny_tokenizer(vocab_size=setting.vocab_size, model_max_length=setting.max_length + 256)
+    tokenizer.chat_template = MARKED_TEMPLATE  # same text; lets SFT put the loss on the assistant turns only
     config = LlamaConfig(
         vocab_size=setting.vocab_size, hidden_size=setting.hidden_size,
         intermediate_size=4 * setting.hidden_size, num_hidden_layers=setting.layers, num_attention_heads=4,
@@ -126,10 +157,13 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
 
     from hf_ext.data.tool_trees import tree_sft_dataset
 
-    data = tree_sft_dataset(trees_dir).remove_columns(["query_id"])
+    data = tree_sft_dataset(trees_dir, include_thought=setting.thoughts).remove_columns(["query_id"])
+    if setting.sft_format == "steps":
+        data = step_examples(data)
     args = SFTConfig(
         **_common_args(str(workdir / "sft"), seed), num_train_epochs=setting.sft_epochs,
         learning_rate=setting.sft_lr, max_length=setting.max_length, truncation_mode="keep_end",
+        assistant_only_loss=setting.sft_loss == "assistant",
     )  # fmt: skip
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
     trainer.train()
@@ -139,6 +173,19 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
         "sft_loss_first": losses[0],
         "sft_loss_last": losses[-1],
     }
+
+
+def step_examples(conversations):
+    """One prompt/completion example per assistant step of each SFT conversation: the loss is on that step
+    and, with ``truncation_mode="keep_end"``, the model learns from the end of the prompt it will see."""
+    from datasets import Dataset
+
+    rows = []
+    for messages in conversations["messages"]:
+        for index, message in enumerate(messages):
+            if message["role"] == "assistant":
+                rows.append({"prompt": messages[:index], "completion": [message]})
+    return Dataset.from_list(rows)
 
 
 def train_dpo(
@@ -154,6 +201,7 @@ def train_dpo(
         learning_rate=setting.dpo_lr, beta=setting.beta, max_length=setting.max_length,
         truncation_mode="keep_end",
         pair_mode="path" if "path" in variant else "step", adaptive_scaling="adaptive" in variant,
+        include_thought=setting.thoughts,
     )  # fmt: skip
     policy, reference = copy.deepcopy(sft_model).train(), copy.deepcopy(sft_model).eval()
     trainer = TreePreferenceTrainer(
@@ -169,7 +217,7 @@ def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed
 
     policy = TransformersPolicy(
         model, tokenizer, max_new_tokens=setting.max_new_tokens, temperature=setting.temperature, seed=seed,
-        max_prompt_tokens=setting.max_length,
+        max_prompt_tokens=setting.max_length - setting.max_new_tokens,
     )  # fmt: skip
     return run_dfsdt(
         policy,
@@ -183,39 +231,57 @@ def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed
     )
 
 
-def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
+def expert_and_sft(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
+    """Training queries of ``seed``, the noisy expert's trees on them, and the SFT model trained on their
+    success paths."""
     from hf_ext.agents.dfsdt import run_dfsdt
     from hf_ext.agents.evaluate import score_answers
     from hf_ext.agents.scripted import ScriptedWorldPolicy
     from hf_ext.agents.tools import OfflineToolWorld
-    from hf_ext.data.tool_trees import iter_inference_trees, mine_pairs
 
     world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
-
-    def queries(split: str, n: int) -> list[dict]:
-        return [q for g in setting.groups for q in world.generate_queries(
-            n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
-
-    train, test = queries("train", setting.train_per_group), queries("test", setting.test_per_group)
-    started = time.perf_counter()
+    train = _queries(world, setting, seed, "train", setting.train_per_group)
     expert_dir = workdir / "expert-trees"
-    run_dfsdt(
-        ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed),
-        world,
-        train,
-        out_dir=expert_dir,
-        progress=False,
-    )
-    expert = score_answers(expert_dir, train, world.check_answer)
+    expert = ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed)
+    run_dfsdt(expert, world, train, out_dir=expert_dir, progress=False)
+    started = time.perf_counter()
     model, tokenizer = build_model(setting, seed)
     sft_model, info = train_sft(model, tokenizer, expert_dir, setting, seed, workdir)
-    info["expert_train_pass_rate"] = expert.pass_rate
-    own_dir = workdir / "sft-trees"
-    grow(sft_model, tokenizer, world, train, own_dir, setting, seed)
-    info["sft_train_pass_rate"] = score_answers(own_dir, train, world.check_answer).pass_rate
+    info["sft_seconds"] = round(time.perf_counter() - started, 1)
+    info["sft_seed"] = seed
+    info["expert_train_pass_rate"] = score_answers(expert_dir, train, world.check_answer).pass_rate
+    return {
+        "train": train,
+        "expert_dir": expert_dir,
+        "model": sft_model,
+        "tokenizer": tokenizer,
+        "info": info,
+    }
+
+
+def _queries(world, setting: Setting, seed: int, split: str, n: int) -> list[dict]:
+    return [q for g in setting.groups for q in world.generate_queries(
+        n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
+
+
+def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One seed: SFT (or the shared ``sft``), the SFT model's own trees, the DPO variants, the test run."""
+    from hf_ext.agents.evaluate import score_answers
+    from hf_ext.agents.tools import OfflineToolWorld
+    from hf_ext.data.tool_trees import iter_inference_trees, mine_pairs
+
+    started = time.perf_counter()
+    sft = sft or expert_and_sft(setting, seed, workdir)
+    train, expert_dir, sft_model, tokenizer = sft["train"], sft["expert_dir"], sft["model"], sft["tokenizer"]
+    info = dict(sft["info"])
+    world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
+    test = _queries(world, setting, seed, "test", setting.test_per_group)
+    own_dir, own_queries = workdir / "sft-trees", train[: setting.own_tree_queries or len(train)]
+    grow(sft_model, tokenizer, world, own_queries, own_dir, setting, seed)
+    info["sft_train_pass_rate"] = score_answers(own_dir, own_queries, world.check_answer).pass_rate
     for mode in ("step", "path"):
         info[f"own_{mode}_pairs"] = sum(1 for _ in mine_pairs(iter_inference_trees(own_dir), mode))
-    pairs_dir = own_dir if setting.pairs_from == "own" else expert_dir
+    pairs_dir = _pairs_dir(setting.pairs_from, own_dir, expert_dir, workdir / "pair-trees")
     available = {
         mode: sum(1 for _ in mine_pairs(iter_inference_trees(pairs_dir), mode)) for mode in ("step", "path")
     }
@@ -228,11 +294,8 @@ def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
                 results[variant] = {"skipped": f"no pairs in the {setting.pairs_from} trees"}
                 continue
             model_v, extra = train_dpo(sft_model, tokenizer, pairs_dir, variant, setting, seed, workdir)
-        report = score_answers(
-            _grown(grow(model_v, tokenizer, world, test, workdir / f"test-{variant}", setting, seed)),
-            test,
-            world.check_answer,
-        )
+        test_dir = _grown(grow(model_v, tokenizer, world, test, workdir / f"test-{variant}", setting, seed))
+        report = score_answers(test_dir, test, world.check_answer)
         results[variant] = {
             "pass_rate": report.pass_rate,
             "mean_steps": report.overall.mean_steps,
@@ -240,10 +303,36 @@ def run_seed(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]:
             "groups": {
                 g: {"pass_rate": s.pass_rate, "mean_steps": s.mean_steps} for g, s in report.groups.items()
             },
+            "step_codes": step_codes(test_dir),
             **extra,
         }
     info["seconds"] = round(time.perf_counter() - started, 1)
     return {"seed": seed, "info": info, "variants": results}
+
+
+def step_codes(trees_dir: Path) -> dict[str, int]:
+    """How the policy's steps ended in the trees of ``trees_dir``: observation codes of every step (``Action
+    Input`` node below the root) counted by name, e.g. how many called an unknown function. Shows where a
+    policy fails and whether two policies fail differently even when their pass rates are equal."""
+    from hf_ext.data.tool_trees import OBSERVATION_CODES, iter_inference_trees
+
+    counts: dict[str, int] = {}
+    for tree in iter_inference_trees(trees_dir):
+        for node in tree.root.walk():
+            if node.node_type == "Action Input" and node is not tree.root:
+                name = OBSERVATION_CODES.get(node.observation_code, str(node.observation_code))
+                counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _pairs_dir(pairs_from: str, own_dir: Path, expert_dir: Path, both_dir: Path) -> Path:
+    if pairs_from in ("own", "expert"):
+        return own_dir if pairs_from == "own" else expert_dir
+    for name, source in (("own", own_dir), ("expert", expert_dir)):  # the loader searches sub-folders
+        (both_dir / name).mkdir(parents=True, exist_ok=True)
+        for tree in source.glob("*.json"):
+            shutil.copyfile(tree, both_dir / name / tree.name)
+    return both_dir
 
 
 def _grown(results) -> Path:
@@ -290,8 +379,9 @@ def run(setting: Setting, out: Path | None = RESULTS, workdir: Path | None = Non
     with tempfile.TemporaryDirectory(prefix="hfx-tp-miniature-") as scratch:
         base = Path(workdir or scratch)
         runs: list[dict[str, Any]] = []
+        shared = expert_and_sft(setting, 0, base / "shared-sft") if setting.shared_sft else None
         for seed in range(setting.seeds):  # the file is rewritten after every seed: a long run shows progress
-            runs.append(run_seed(setting, seed, base / f"seed{seed}"))
+            runs.append(run_seed(setting, seed, base / f"seed{seed}", shared))
             result = {"setting": asdict(setting), "runs": runs, "summary": summarize(runs, setting)}
             result["table"] = table(result["summary"], setting)
             if out is not None:
@@ -300,39 +390,33 @@ def run(setting: Setting, out: Path | None = RESULTS, workdir: Path | None = Non
     return result
 
 
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no", "true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return text.lower() in ("yes", "true", "1")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="the smoke setting (seconds)")
-    parser.add_argument("--seeds", type=int)
-    parser.add_argument("--train-per-group", type=int)
-    parser.add_argument("--test-per-group", type=int)
-    parser.add_argument("--sft-epochs", type=int)
-    parser.add_argument("--dpo-steps", type=int)
-    parser.add_argument("--max-queries", type=int)
-    parser.add_argument("--hidden-size", type=int)
-    parser.add_argument("--distractors", type=int)
-    parser.add_argument(
-        "--pairs-from",
-        choices=["own", "expert"],
-        help="mine DPO pairs from the SFT model's trees or the expert's",
-    )
+    defaults = Setting()
+    for item in fields(Setting):  # every size of the setting can be changed, e.g. --sft-epochs 12
+        if item.name == "notes":
+            continue
+        flag, value = "--" + item.name.replace("_", "-"), getattr(defaults, item.name)
+        if isinstance(value, tuple):
+            parser.add_argument(flag, nargs="+", help=f"default: {' '.join(value)}")
+        elif isinstance(value, bool):
+            parser.add_argument(flag, type=_yes_no, help=f"yes/no, default: {value}")
+        else:
+            parser.add_argument(flag, type=type(value), help=f"default: {value}")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     setting = Setting.tiny() if args.tiny else Setting()
-    names = (
-        "seeds",
-        "train_per_group",
-        "test_per_group",
-        "sft_epochs",
-        "dpo_steps",
-        "max_queries",
-        "hidden_size",
-        "distractors",
-        "pairs_from",
-    )
-    for name in names:
-        if getattr(args, name) is not None:
-            setattr(setting, name, getattr(args, name))
+    for item in fields(Setting):
+        given = getattr(args, item.name, None)
+        if given is not None:
+            setattr(setting, item.name, tuple(given) if isinstance(given, list) else given)
     result = run(setting, args.out)
     print(result["table"])
     print("No pretrained weights: a small Llama trained from scratch here on the offline tool world.")

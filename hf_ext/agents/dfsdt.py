@@ -17,7 +17,8 @@ written whole (temporary file + rename); a run that stops can be resumed, finish
 
 The policy is any callable from a message list (roles ``system``/``user``/``assistant``/``function``, as
 ToolBench stores them) to text in ToolLLaMA's format ``Thought: ...\\nAction: <name>\\nAction Input: {...}``;
-:class:`TransformersPolicy` wraps a transformers model and tokenizer and renders the conversation exactly as
+:class:`TransformersPolicy` wraps a transformers model and tokenizer (and
+:class:`~hf_ext.agents.vllm_policy.VLLMPolicy` a ``vllm.LLM``) and renders the conversation exactly as
 :func:`~hf_ext.data.tool_trees.tree_sft_dataset` and :func:`~hf_ext.data.tool_trees.tree_preference_dataset`
 do (same system prompt, steps as text, observations in role ``tool``), so SFT and DPO on trees grown here
 train the policy on the prompts it will see.
@@ -47,8 +48,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from hf_ext.agents.chat import chat_messages
 from hf_ext.agents.tools.base import ObservationCode, ToolEnvironment, final_answer_of
-from hf_ext.data.tool_trees import SYSTEM_PROMPT
+from hf_ext.agents.vllm_policy import VLLMPolicy, is_vllm_engine
+from hf_ext.data.tool_trees import render_system_prompt
 from hf_ext.errors import HFExtError
 from hf_ext.utils import atomic_write_text
 
@@ -84,17 +87,11 @@ def parse_step(text: str) -> tuple[str | None, str, str]:
     return thought, name, arguments or "{}"
 
 
-def format_step(thought: str | None, name: str, arguments: str) -> str:
-    """The assistant text of one step, as :mod:`hf_ext.data.tool_trees` serialises steps for training."""
-    head = f"Thought: {thought}\n" if thought else ""
-    return f"{head}Action: {name}\nAction Input: {arguments}"
-
-
 def system_prompt(env: ToolEnvironment) -> str:
     """The system message for ``env``'s current query: the one :mod:`hf_ext.data.tool_trees` rebuilds from
-    a tree for SFT and preference data (instructions + the function schemas as JSON), so a model trained on
-    those datasets sees the same prompt when it searches."""
-    return SYSTEM_PROMPT + json.dumps(env.functions, ensure_ascii=False, indent=1)
+    a tree for SFT and preference data (instructions + one compact JSON function schema per line), so a
+    model trained on those datasets sees the same prompt when it searches."""
+    return render_system_prompt(env.functions)
 
 
 @dataclass
@@ -370,8 +367,9 @@ def run_dfsdt(
     """Grow one DFSDT tree per query with ``policy`` in ``env`` and write it to ``out_dir``.
 
     Args:
-        policy: a callable from messages to text, or a ``(model, tokenizer)`` pair (wrapped in
-            :class:`TransformersPolicy`).
+        policy: a callable from messages to text, a ``(model, tokenizer)`` pair (wrapped in
+            :class:`TransformersPolicy`), or a ``vllm.LLM`` (wrapped in
+            :class:`~hf_ext.agents.vllm_policy.VLLMPolicy` with its defaults).
         env: any :class:`~hf_ext.agents.tools.base.ToolEnvironment`; reset for each query.
         queries: ToolBench queries (``api_list``, ``query``, ``query_id``).
         beam_width: candidate steps per state (ToolBench: 2; 1 is CoT@1).
@@ -390,8 +388,12 @@ def run_dfsdt(
         )
     if isinstance(policy, tuple) and len(policy) == 2:
         policy = TransformersPolicy(*policy)
+    elif is_vllm_engine(policy):
+        policy = VLLMPolicy(policy)
     if not callable(policy):
-        raise HFExtError(f"policy must be callable or a (model, tokenizer) pair, got {type(policy).__name__}")
+        raise HFExtError(
+            f"policy must be callable, a (model, tokenizer) pair or a vllm.LLM, got {type(policy).__name__}"
+        )
     ids = [query.get("query_id") for query in queries]
     if None in ids or len(set(map(str, ids))) != len(ids):
         raise HFExtError("every query needs a distinct 'query_id'")
@@ -464,29 +466,3 @@ class TransformersPolicy:
         new = output[0, inputs["input_ids"].shape[1] :]
         self.last_token_count = int(new.shape[0])
         return self.tokenizer.decode(new, skip_special_tokens=True)
-
-
-def chat_messages(messages: list[dict[str, Any]], function_role: str = "tool") -> list[dict[str, str]]:
-    """ToolBench messages as the chat turns :mod:`hf_ext.data.tool_trees` trains on: assistant steps as
-    ``Thought/Action/Action Input`` text, observations in ``function_role``, every content a string.
-
-    >>> call = {"name": "f", "arguments": "{}"}
-    >>> chat_messages([{"role": "assistant", "content": None, "function_call": call},
-    ...                {"role": "function", "name": "f", "content": "ok"}])  # doctest: +NORMALIZE_WHITESPACE
-    [{'role': 'assistant', 'content': 'Action: f\\nAction Input: {}'}, {'role': 'tool', 'content': 'ok'}]
-    """
-    chat = []
-    for message in messages:
-        if message["role"] == "assistant" and message.get("function_call"):
-            call = message["function_call"]
-            chat.append(
-                {
-                    "role": "assistant",
-                    "content": format_step(message.get("content"), call["name"], call["arguments"]),
-                }
-            )
-        elif message["role"] == "function":
-            chat.append({"role": function_role, "content": str(message.get("content", ""))})
-        else:
-            chat.append({"role": message["role"], "content": str(message.get("content") or "")})
-    return chat

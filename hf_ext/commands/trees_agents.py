@@ -4,9 +4,10 @@
 used), ready for ``hf-ext trees stats|pairs`` and ``hf-ext train tree-dpo``. The queries come from a
 ToolBench query file (``--queries``) or from the offline tool world (``--groups G1 G2 G3 --per-group N``),
 the tools from the offline world (default), a StableToolBench cache (``--cache DIR``) or a server
-(``--server URL``), the policy from a local model (``--model``) or the world's scripted expert
-(``--scripted-noise P``). ``--out`` must be new or empty unless ``--resume`` (continue a stopped run in the
-same folder: finished queries are skipped; each file is written whole) or ``--overwrite``.
+(``--server URL``), the policy from a local model (``--model``; it generates with transformers, or with
+vLLM under ``--backend vllm``) or the world's scripted expert (``--scripted-noise P``). ``--out`` must be
+new or empty unless ``--resume`` (continue a stopped run in the same folder: finished queries are skipped;
+each file is written whole) or ``--overwrite``.
 
 ``eval`` runs the agent (``--method dfsdt|cot``) and prints the pass rate per group, counting unanswered
 queries as failures and listing them; ``--answers DIR`` scores a folder of answer files instead of running.
@@ -45,6 +46,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     policy = parser.add_argument_group("policy")
     policy.add_argument("--model", help="local model folder (or hf-ext-testing:<name>) used as the policy")
     policy.add_argument("--scripted-noise", type=float, default=None, help="use the world's scripted expert")
+    policy.add_argument(
+        "--backend", choices=["transformers", "vllm"], default="transformers", help="how --model generates"
+    )
     policy.add_argument("--max-new-tokens", type=int, default=128)
     policy.add_argument("--temperature", type=float, default=1.0)
     policy.add_argument("--seed", type=int, default=0, help="sampling seed")
@@ -118,6 +122,12 @@ def _policy(args: argparse.Namespace, queries: list[dict]):
     from hf_ext.names import resolve_model_name
 
     path = resolve_model_name(args.model)
+    if args.backend == "vllm":
+        from hf_ext.agents.vllm_policy import load_vllm_policy
+
+        return load_vllm_policy(
+            path, max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed
+        )
     model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=False).eval()
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     return TransformersPolicy(

@@ -342,9 +342,20 @@ def _has_success(node: TreeNode) -> bool:
     return any(n.is_success_leaf for n in node.walk())
 
 
+def render_system_prompt(functions: list[dict[str, Any]]) -> str:
+    """The system message text for these function schemas: the instructions, then one compact JSON schema
+    per line. :func:`hf_ext.agents.dfsdt.run_dfsdt` prompts with exactly this text, so SFT and preference
+    data rebuilt from trees show the model the prompt it searches with.
+
+    >>> render_system_prompt([{"name": "f", "parameters": {}}]).splitlines()[-1]
+    '{"name":"f","parameters":{}}'
+    """
+    tools = "\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in functions)
+    return SYSTEM_PROMPT + tools
+
+
 def system_message(tree: InferenceTree) -> dict[str, str]:
-    tools = "\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in tree.functions)
-    return {"role": "system", "content": SYSTEM_PROMPT + tools}
+    return {"role": "system", "content": render_system_prompt(tree.functions)}
 
 
 def _history(tree: InferenceTree, path: list[TreeNode], upto: int, include_thought: bool) -> list[dict]:

@@ -299,3 +299,27 @@ def test_a_transformers_model_is_a_policy(tmp_path):
     assert conformance_problems(json.loads(first.path.read_text())) == []
     assert load_inference_trees(first.path)[0].query == query["query"]
     assert again.query_count == 2
+
+
+def test_search_prompts_are_prefixes_of_the_sft_text(tmp_path):
+    """The policy is prompted with exactly the text SFT trains on: every prompt on the success path, as the
+    chat template renders it, is a prefix of the rendered SFT conversation of that tree (a different system
+    prompt at search time than in training made every trained model fail)."""
+    from hf_ext.agents.dfsdt import chat_messages
+    from hf_ext.testing import tiny_tokenizer
+
+    world = OfflineToolWorld()
+    queries = [q for g in ("G1", "G3") for q in world.generate_queries(2, g, seed=0, distractors=1)]
+    tokenizer, expert, seen = tiny_tokenizer(), ScriptedWorldPolicy(queries), []
+
+    def recording(messages):
+        rendered = chat_messages(messages)
+        seen.append(tokenizer.apply_chat_template(rendered, tokenize=False, add_generation_prompt=True))
+        return expert(messages)
+
+    run_dfsdt(recording, world, queries, out_dir=tmp_path, progress=False)
+    texts = [
+        tokenizer.apply_chat_template(row["messages"], tokenize=False) for row in tree_sft_dataset(tmp_path)
+    ]
+    assert len(texts) == len(queries) and len(seen) > len(queries)
+    assert all(any(text.startswith(prompt) for text in texts) for prompt in seen)
