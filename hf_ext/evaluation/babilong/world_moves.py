@@ -56,9 +56,8 @@ QA5_ACTIONS, QA5_OBJECT_WEIGHT = (4, 36), 3.0
 # the original files (qa7: 57% moves, 20% gets, 13% gives, 10% drops; qa8: 67% moves, 21% gets, 12% drops
 # and no gives); a kind with no possible action is skipped.
 CARRY_CHANCES = {"qa7": (0.28, 0.16, 0.10, 0.46), "qa8": (0.55, 0.27, 0.18, 0.0)}
-CARRY_QUESTIONS = (
-    5  # questions per original story, one after every second action once someone handled an object
-)
+# Questions per original qa7/qa8 story: one after every second action once someone has handled an object.
+CARRY_QUESTIONS = 5
 
 
 class NoQuestion(Exception):
