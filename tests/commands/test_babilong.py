@@ -51,8 +51,27 @@ def test_generate_rejects_bad_tasks_and_lengths(tmp_path, capsys):
     assert main([*base, "--tasks", "qa1", "--lengths", "0,-4"]) == 2
     assert "not a token count" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    # lengths in the model's tokens need the model's tokenizer
+    assert main(["babilong", "generate", "--out", str(tmp_path / "y")]) == 2
+    assert "--tokenizer is required with --length-convention model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["babilong", "generate", "--out", str(tmp_path / "y")])  # --tokenizer is required
+        main([*base, "--length-convention", "decimal"])
+    assert not (tmp_path / "y").exists()
+
+
+def test_generate_names_lengths_in_the_chosen_convention(tmp_path):
+    """``4k``-style lengths: 1024 tokens a k by default, 1000 with --length-convention official, and the
+    folder is named by the length the rows really have in that convention."""
+    from datasets import load_from_disk
+
+    for convention, tokens in (("model", 1024), ("official", 1000)):
+        out = tmp_path / convention
+        args = ["babilong", "generate", "--tasks", "qa1", "--lengths", "1k", "--num-samples", "1"]
+        args += ["--tokenizer", TOKENIZER, "--length-convention", convention, "--reserve", "100"]
+        assert main([*args, "--out", str(out)]) == 0
+        assert [p.name for p in out.iterdir()] == ["1k"]
+        row = load_from_disk(str(out / "1k"))["qa1"][0]
+        assert row["length"] == tokens and row["context_tokens"] == tokens - 100
 
 
 def test_plot_draws_heatmap_and_depth_pictures(tmp_path, capsys):

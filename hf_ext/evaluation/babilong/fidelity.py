@@ -12,7 +12,9 @@ whatever their source:
   ``_``);
 * ``heuristics``: the accuracy of the last-mention heuristic, of always giving the original's majority
   answer, and for qa4 of the one-fact shortcut (the other room of the latest fact naming the asked room
-  and direction).
+  and direction);
+* ``shares``: task-specific shares of stories, compared like answer shares: for qa16 ``one_colour``, the
+  stories whose stated colours are all the same (a story where a "most common colour" guess cannot fail).
 
 :func:`compare_statistics` checks the generated statistics against the original ones with the tolerances
 below and names each check that fails.
@@ -133,6 +135,15 @@ def qa4_shortcut(story: Story) -> str:
     return fallback
 
 
+_COLOUR_FACT = re.compile(r"^\w+ is (gray|green|white|yellow)\.$")
+
+
+def one_colour(story: Story) -> bool:
+    """qa16: whether every stated colour in the story is the same one."""
+    colours = {m.group(1) for fact in story.facts if (m := _COLOUR_FACT.match(fact))}
+    return len(colours) == 1
+
+
 def task_statistics(task: str, samples: Sequence[Story], majority: str | None = None) -> dict[str, Any]:
     """The statistics of the module docstring for ``samples`` of ``task``; ``majority`` is the answer the
     majority heuristic always gives (default: the samples' own most common answer)."""
@@ -153,6 +164,7 @@ def task_statistics(task: str, samples: Sequence[Story], majority: str | None = 
     heuristics = {"last_mention": last_mention / count, "majority": answers[majority] / count}
     if task == "qa4":
         heuristics["one_fact_shortcut"] = sum(qa4_shortcut(s) == s.answer for s in samples) / count
+    shares = {"one_colour": sum(map(one_colour, samples)) / count} if task == "qa16" else {}
     return {
         "samples": count,
         "support": {str(k): v / count for k, v in sorted(support.items())},
@@ -162,6 +174,7 @@ def task_statistics(task: str, samples: Sequence[Story], majority: str | None = 
         "first_support": sum(positions) / max(1, len(positions)),
         "forms": {k: v / count for k, v in sorted(forms.items(), key=lambda item: -item[1])},
         "heuristics": heuristics,
+        "shares": shares,
     }
 
 
@@ -173,16 +186,20 @@ def _largest_gap(ours: dict[str, float], theirs: dict[str, float]) -> tuple[str,
 
 
 def compare_statistics(
-    generated: dict[str, Any], original: dict[str, Any], answer_tolerance: float = ANSWER_SHARE_TOLERANCE
+    generated: dict[str, Any],
+    original: dict[str, Any],
+    answer_tolerance: float = ANSWER_SHARE_TOLERANCE,
+    support_tolerance: float = SUPPORT_TOLERANCE,
 ) -> dict[str, Any]:
     """Each check (``passed`` and the measured gap) of generated statistics against the original's.
 
-    ``answer_tolerance`` widens the answer-share check for small samples (sampling noise alone moves a 17%
-    share by about 2 points at 400 stories)."""
+    ``answer_tolerance`` (answer and story shares) and ``support_tolerance`` widen the checks for small
+    samples (sampling noise alone moves a 17% share by about 2 points at 400 stories, and the distance
+    between two samples of one support distribution by about 0.04)."""
     checks: dict[str, Any] = {}
     keys = set(generated["support"]) | set(original["support"])
     distance = 0.5 * sum(abs(generated["support"].get(k, 0) - original["support"].get(k, 0)) for k in keys)
-    checks["support"] = {"gap": distance, "passed": distance <= SUPPORT_TOLERANCE}
+    checks["support"] = {"gap": distance, "passed": distance <= support_tolerance}
     answer, gap = _largest_gap(generated["answers"], original["answers"])
     checks["answers"] = {"gap": gap, "worst": answer, "passed": gap <= answer_tolerance}
     ratio = generated["mean_facts"] / original["mean_facts"]
@@ -199,6 +216,9 @@ def compare_statistics(
     for name, value in original["heuristics"].items():
         gap = abs(generated["heuristics"][name] - value)
         checks[name] = {"gap": gap, "passed": gap <= HEURISTIC_TOLERANCE}
+    for name, value in original.get("shares", {}).items():
+        gap = abs(generated["shares"][name] - value)
+        checks[name] = {"gap": gap, "passed": gap <= answer_tolerance}
     return checks
 
 
@@ -207,6 +227,7 @@ def compare_task(
     generated: Sequence[Story],
     original: Sequence[Story],
     answer_tolerance: float = ANSWER_SHARE_TOLERANCE,
+    support_tolerance: float = SUPPORT_TOLERANCE,
 ) -> dict[str, Any]:
     """Statistics of both sources and the checks, for one task."""
     theirs = task_statistics(task, original)
@@ -214,12 +235,18 @@ def compare_task(
     return {
         "original": theirs,
         "generated": ours,
-        "checks": compare_statistics(ours, theirs, answer_tolerance),
+        "checks": compare_statistics(ours, theirs, answer_tolerance, support_tolerance),
     }
 
 
-def markdown_table(results: dict[str, dict[str, Any]]) -> str:
-    """One row per task: generated / original for each statistic, a ✗ after each failed check."""
+def markdown_table(
+    results: dict[str, dict[str, Any]], reference: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """One row per task: generated / original for each statistic, a ✗ after each failed check.
+
+    ``reference`` (``{task: compare_task(task, original train, original test)}``) adds a column with the
+    original's own worst answer gap between its two files and the checks its train file fails against
+    its test file: the sampling noise of the original itself."""
 
     def pair(name: str, ours: dict[str, Any], theirs: dict[str, Any]) -> str:
         return f"{100 * ours['heuristics'][name]:.0f} / {100 * theirs['heuristics'][name]:.0f}"
@@ -229,8 +256,8 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
 
     lines = [
         "| task | facts (gen / orig) | 1st support | support TV | worst answer gap | last mention | "
-        "majority | forms |",
-        "|---|---|---|---|---|---|---|---|",
+        "majority | forms |" + (" orig. train vs test |" if reference else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if reference else ""),
     ]
     for task, result in results.items():
         ours, theirs, checks = result["generated"], result["original"], result["checks"]
@@ -252,5 +279,15 @@ def markdown_table(results: dict[str, dict[str, Any]]) -> str:
         if "one_fact_shortcut" in checks:
             row[-1] += "; one-fact shortcut " + pair("one_fact_shortcut", ours, theirs)
             row[-1] = cell("one_fact_shortcut", row[-1], checks)
+        for name, value in ours.get("shares", {}).items():
+            text = f"; {name.replace('_', ' ')} {100 * value:.0f}% / {100 * theirs['shares'][name]:.0f}%"
+            row[-1] = cell(name, row[-1] + text, checks)
+        if reference:
+            own = reference[task]["checks"]
+            failed = [name for name, check in own.items() if not check["passed"]]
+            row.append(
+                f"{100 * own['answers']['gap']:.0f} ({own['answers']['worst']})"
+                + (" ✗ " + ", ".join(failed) if failed else "")
+            )
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -74,9 +74,13 @@ def accuracy_tables(
 
 
 def plot_heatmap(
-    by_length: dict[str, dict[int, float]], path: str | Path | None = None, title: str = "BABILong accuracy"
+    by_length: dict[str, dict[int, float]],
+    path: str | Path | None = None,
+    title: str = "BABILong accuracy",
+    length_convention: str = "model",
 ) -> Figure:
-    """Tasks (rows) x lengths (columns), accuracy in percent written in each cell."""
+    """Tasks (rows) x lengths (columns), accuracy in percent written in each cell; lengths named in
+    ``length_convention`` (``"model"``: 4096 is ``4k``; ``"official"``: 4000 is ``4k``)."""
     tasks = sorted(by_length, key=_task_number)
     lengths = sorted({length for row in by_length.values() for length in row})
     grid = np.full((len(tasks), len(lengths)), np.nan)
@@ -91,7 +95,7 @@ def plot_heatmap(
         for j in range(len(lengths)):
             if not np.isnan(grid[i, j]):
                 axes.text(j, i, f"{grid[i, j]:.0f}", ha="center", va="center", fontsize=8)
-    axes.set_xticks(range(len(lengths)), [length_label(length) for length in lengths])
+    axes.set_xticks(range(len(lengths)), [length_label(length, length_convention) for length in lengths])
     axes.set_yticks(range(len(tasks)), tasks)
     axes.set_xlabel("context length (tokens)")
     axes.set_title(title)

@@ -175,30 +175,46 @@ COLOURS = ("gray", "green", "white", "yellow")
 ANIMAL_NAMES = ("Lily", "Bernhard", "Greg", "Julius", "Brian")
 
 
+ASKED_SPECIES_SIZES = {2: 0.90, 4: 0.089, 5: 0.011}  # animals of the asked one's species (it included)
+OWN_COLOUR = 0.6  # chance that an animal of another species than the asked one shows its species' colour
+
+
 def basic_induction(rng: random.Random) -> Story:
-    """qa16: every member of a species shares one colour; a named member's colour answers for the others.
+    """qa16: an animal of the asked one's species shows the colour the asked one has.
 
     As the original: five animals, each told a species; four of them also told a colour (after their
-    species), the fifth asked about; one of the four shares its species."""
+    species), the fifth asked about. The asked one's species has two members in 90% of the original's
+    stories, four in 9% and all five in 1% (never three); the others are of the other species, drawn
+    uniformly. Each species has a random colour, which every member of the asked one's species shows (so
+    the answer is unique: the original leaves 6% of its questions with two); an animal of another species
+    shows it with probability ``OWN_COLOUR`` and otherwise a random colour, as in the original, where two
+    animals of one species share a colour in 60% of pairs and all four stated colours agree in 5% of
+    stories."""
     colour_of = {animal: rng.choice(COLOURS) for animal in ANIMALS}
     names = list(ANIMAL_NAMES)
     rng.shuffle(names)
-    question_name, witness = names[0], names[1]
-    kinds = {question_name: rng.choice(ANIMALS)}
-    kinds[witness] = kinds[question_name]
-    kinds.update({name: rng.choice(ANIMALS) for name in names[2:]})
+    question_name = names[0]
+    asked = rng.choice(ANIMALS)
+    others = [animal for animal in ANIMALS if animal != asked]
+    size = rng.choices(list(ASKED_SPECIES_SIZES), list(ASKED_SPECIES_SIZES.values()))[0]
+    kinds = {name: asked if rank < size else rng.choice(others) for rank, name in enumerate(names)}
+    colours = {}
+    for name in names[1:]:
+        own = kinds[name] == asked or rng.random() < OWN_COLOUR
+        colours[name] = colour_of[kinds[name]] if own else rng.choice(COLOURS)
+    witness = rng.choice(names[1:size])
     steps = {name: [("is", name)] + ([("colour", name)] if name != question_name else []) for name in names}
     order: list[tuple[str, str]] = []
     while any(steps.values()):  # the names' facts interleaved at random, each species before its colour
         name = rng.choice([n for n in names if steps[n]])
         order.append(steps[name].pop(0))
     facts = [
-        f"{name} is a {kinds[name]}." if kind == "is" else f"{name} is {colour_of[kinds[name]]}."
+        f"{name} is a {kinds[name]}." if kind == "is" else f"{name} is {colours[name]}."
         for kind, name in order
     ]
     where = {key: index for index, key in enumerate(order)}
     support = [where[("is", question_name)], where[("is", witness)], where[("colour", witness)]]
-    return Story(facts, f"What color is {question_name}?", colour_of[kinds[question_name]], sorted(support))
+    return Story(facts, f"What color is {question_name}?", colour_of[asked], sorted(support))
 
 
 # --- positions and sizes (qa17, qa18) --------------------------------------------------------------------

@@ -21,11 +21,13 @@ EITHER = re.compile(r"^(\w+) is either in the (\w+) or the (\w+)\.$")
 MALE, FEMALE = {"Daniel", "John"}, {"Mary", "Sandra"}
 
 
-def _moves_and_objects(facts: list[str], strict: bool):
+def _moves_and_objects(facts: list[str], strict: bool, unstated_start: bool = False):
     """Replay moves and object handling; returns the final state, object traces and hand-overs.
 
     ``strict`` checks every action is possible (the whole story); without it, facts may be a subset (the
-    supporting facts), so an actor's room or an object's holder may be unknown."""
+    supporting facts), so an actor's room or an object's holder may be unknown. ``unstated_start``: actors
+    start in rooms no fact names (qa7/qa8, as the original), so they may handle objects before moving."""
+    located = strict and not unstated_start
     where: dict[str, str] = {}
     holder: dict[str, str] = {}
     lying: dict[str, str] = {}
@@ -47,12 +49,12 @@ def _moves_and_objects(facts: list[str], strict: bool):
             assert obj not in holder or not strict, fact
             holder[obj] = actor
             lying.pop(obj, None)
-            if actor in where or strict:
+            if actor in where or located:
                 note(obj, where[actor])
         elif m := DROP.match(fact):
             actor, obj = m.groups()
             assert holder.pop(obj, None) == actor or not strict, fact
-            if actor in where or strict:
+            if actor in where or located:
                 lying[obj] = where[actor]
         elif m := MOVE.match(fact):
             actor, room = m.groups()
@@ -66,7 +68,7 @@ def _moves_and_objects(facts: list[str], strict: bool):
 
 
 def solve_house(task: str, facts: list[str], question: str, strict: bool = True) -> set[str]:
-    where, holder, lying, trace, gives = _moves_and_objects(facts, strict)
+    where, holder, lying, trace, gives = _moves_and_objects(facts, strict, task in ("qa7", "qa8"))
     if m := re.match(r"Where is (\w+)\?", question):
         return {where[m.group(1)]}
     if m := re.match(r"Where is the (\w+)\?", question):

@@ -27,3 +27,12 @@ def test_babilong_plots_return_figures_and_leave_the_backend_alone(tmp_path):
     assert matplotlib.get_backend() == backend
     with pytest.raises(ValueError, match="acc_depth"):
         plot_depth({})
+
+
+def test_heatmap_names_lengths_in_the_chosen_convention():
+    from hf_ext.evaluation.babilong.plots import plot_heatmap
+
+    by_length = {"qa1": {0: 1.0, 4000: 0.5, 4096: 0.25}}
+    for convention, names in (("model", ["0k", "4000", "4k"]), ("official", ["0k", "4k", "4096"])):
+        figure = plot_heatmap(by_length, length_convention=convention)
+        assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == names
