@@ -542,14 +542,14 @@ def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
 
 def pair_counts(log: BattleLog) -> np.ndarray:
     """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each; each
-    battle times its weight when the log has weights)."""
+    battle times its weight when the log has weights). One compiled pass over the battles."""
+    from hf_ext.evaluation.elo._bt_kernels import count_pairs
+
     m = log.n_models
-    won, lost = log.score_a, 1.0 - log.score_a
-    if log.weight is not None:
-        won, lost = won * log.weight, lost * log.weight
-    wins = np.bincount(log.a * m + log.b, weights=won, minlength=m * m)
-    losses = np.bincount(log.b * m + log.a, weights=lost, minlength=m * m)
-    return (wins + losses).reshape(m, m)
+    table = np.zeros(m * m)
+    weight = np.empty(0) if log.weight is None else log.weight
+    count_pairs(log.a, log.b, log.score_a, weight, m, table)
+    return table.reshape(m, m)
 
 
 def win_rates(battles: Any) -> pd.DataFrame:

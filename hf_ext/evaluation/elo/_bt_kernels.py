@@ -1,0 +1,215 @@
+"""Compiled (numba) loops behind Bradley-Terry: pair counts, bootstrap resamples of them, and batched Newton
+fits. Imported lazily, like ``_kernels``: the first call in a fresh environment compiles (seconds), then
+numba's cache beside this file makes later imports fast.
+
+- :func:`count_pairs`: the score table ``W[i, j]`` in one pass over the battles (a win adds 1 to ``W[a, b]``,
+  a tie one half to both cells, times the battle's weight).
+- :func:`resampled_counts`: score tables of bootstrap resamples, each drawn as ``n`` independent uniform
+  picks of a battle from its own counter-based random stream (``seed``, round index), so a round depends
+  only on the seed and its index, not on the thread count.
+- :func:`fit_tables`: damped Newton on each table (in parallel over tables) from a given start, with an
+  in-place Cholesky solve on one thread per table (no BLAS threads competing with numba's).
+- :func:`strongly_connected`: whether each table's 'earned a point against' graph is strongly connected (the
+  unregularised maximum exists), by one search forwards and one backwards from model 0.
+
+Example:
+    >>> import numpy as np
+    >>> from hf_ext.evaluation.elo._bt_kernels import count_pairs
+    >>> table = np.zeros(4)
+    >>> count_pairs(np.array([0, 0]), np.array([1, 1]), np.array([1.0, 0.5]), np.empty(0), 2, table)
+    >>> table.reshape(2, 2).tolist()
+    [[0.0, 1.5], [0.5, 0.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from hf_ext.evaluation.elo._kernels import _below, _splitmix, _stream_state
+
+
+@njit(cache=True)
+def count_pairs(a, b, score_a, weight, n_models, out) -> None:
+    """Add each battle's scores into the flat ``(n_models * n_models)`` table ``out`` (``weight`` empty:
+    every battle weighs 1)."""
+    weighted = weight.shape[0] > 0
+    for t in range(a.shape[0]):
+        w = weight[t] if weighted else 1.0
+        s = score_a[t]
+        out[a[t] * n_models + b[t]] += s * w
+        out[b[t] * n_models + a[t]] += (1.0 - s) * w
+
+
+@njit(cache=True, parallel=True)
+def resampled_counts(a, b, score_a, weight, n_models, seed, first_round, out) -> None:
+    """``out[r]`` (flat tables, zeros on entry): the score table of bootstrap round ``first_round + r``,
+    ``n`` battles drawn uniformly with replacement."""
+    n = a.shape[0]
+    weighted = weight.shape[0] > 0
+    for r in prange(out.shape[0]):
+        table = out[r]
+        state = _stream_state(np.uint64(seed), np.uint64(first_round + r))
+        for _ in range(n):
+            state, value = _splitmix(state)
+            t = _below(value, n)
+            w = weight[t] if weighted else 1.0
+            s = score_a[t]
+            table[a[t] * n_models + b[t]] += s * w
+            table[b[t] * n_models + a[t]] += (1.0 - s) * w
+
+
+@njit(cache=True, inline="always")
+def _softplus_pair(x):
+    """``(log(1 + e^-x), log(1 + e^x), sigmoid(x))`` sharing one ``exp``."""
+    e = np.exp(-abs(x))
+    tail = np.log1p(e)
+    p = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    return max(-x, 0.0) + tail, max(x, 0.0) + tail, p
+
+
+@njit(cache=True)
+def _objective(scores, theta, alpha, reg) -> float:
+    m = theta.shape[0]
+    value = 0.0
+    for i in range(m):
+        for j in range(i + 1, m):
+            lose_i, lose_j, _ = _softplus_pair(alpha * (theta[i] - theta[j]))
+            value += scores[i, j] * lose_i + scores[j, i] * lose_j
+    return value + 0.5 * reg * np.sum(theta * theta)
+
+
+@njit(cache=True, fastmath=True)
+def _cholesky_solve(h, rhs) -> None:
+    """Solve ``h x = rhs`` for symmetric positive definite ``h``, in place: ``h`` becomes its Cholesky factor
+    (lower triangle) and ``rhs`` the solution."""
+    m = h.shape[0]
+    for j in range(m):
+        diagonal = h[j, j]
+        for k in range(j):
+            diagonal -= h[j, k] * h[j, k]
+        diagonal = np.sqrt(max(diagonal, 1e-300))
+        h[j, j] = diagonal
+        for i in range(j + 1, m):
+            total = h[i, j]
+            for k in range(j):
+                total -= h[i, k] * h[j, k]
+            h[i, j] = total / diagonal
+    for i in range(m):  # forward: L y = rhs
+        total = rhs[i]
+        for k in range(i):
+            total -= h[i, k] * rhs[k]
+        rhs[i] = total / h[i, i]
+    for i in range(m - 1, -1, -1):  # backward: L^T x = y
+        total = rhs[i]
+        for k in range(i + 1, m):
+            total -= h[k, i] * rhs[k]
+        rhs[i] = total / h[i, i]
+
+
+@njit(cache=True)
+def _fit_one(scores, theta, alpha, reg, tol, max_iter) -> None:
+    """Damped Newton on one table from ``theta`` (updated in place): the Hessian plus ``1 1^T`` when
+    ``reg == 0`` (which fixes the free shift), halving steps until the objective does not go up. Near the
+    maximum (a predicted decrease below the objective's rounding noise) steps are taken whole; a step below
+    ``tol`` ends the fit."""
+    m = theta.shape[0]
+    hessian = np.empty((m, m))
+    step = np.empty(m)
+    negative_gradient = np.empty(m)
+    candidate = np.empty(m)
+    current = _objective(scores, theta, alpha, reg)
+    shift = 1.0 if reg == 0 else 0.0
+    for _ in range(max_iter):
+        for i in range(m):
+            step[i] = -reg * theta[i]  # minus the gradient, accumulated below
+            hessian[i, i] = reg + shift
+        for i in range(m):
+            for j in range(i + 1, m):
+                _, _, p = _softplus_pair(alpha * (theta[i] - theta[j]))
+                games = scores[i, j] + scores[j, i]
+                residual = alpha * (scores[i, j] - games * p)
+                step[i] += residual
+                step[j] -= residual
+                curvature = alpha * alpha * games * p * (1.0 - p)
+                hessian[i, i] += curvature
+                hessian[j, j] += curvature
+                hessian[i, j] = shift - curvature
+                hessian[j, i] = shift - curvature
+        negative_gradient[:] = step
+        _cholesky_solve(hessian, step)
+        largest = 0.0
+        for i in range(m):
+            largest = max(largest, abs(step[i]))
+        decrease = np.dot(step, negative_gradient)  # the Newton decrement: twice the predicted decrease
+        if largest < tol or decrease < 1e-11 * (1.0 + abs(current)):
+            # in the quadratic region: the full step is safe, and the objective could not tell its decrease
+            # from rounding noise
+            theta += step
+            if largest < tol:
+                break
+            current = _objective(scores, theta, alpha, reg)
+            continue
+        size = 1.0
+        for _halving in range(50):
+            for i in range(m):
+                candidate[i] = theta[i] + size * step[i]
+            value = _objective(scores, candidate, alpha, reg)
+            if not value > current + 1e-12 * abs(current):
+                break
+            size /= 2.0
+        theta[:] = candidate
+        current = value
+        if largest * size < tol:
+            break
+    if reg == 0:
+        theta -= theta.mean()
+
+
+@njit(cache=True, parallel=True)
+def fit_tables(scores, start, alpha, reg, tol, max_iter):
+    """``(tables, m)`` maximum-likelihood logits for ``(tables, m, m)`` score tables, each from its row of
+    ``start``, in parallel over tables."""
+    out = start.copy()
+    for r in prange(scores.shape[0]):
+        _fit_one(scores[r], out[r], alpha, reg, tol, max_iter)
+    return out
+
+
+@njit(cache=True)
+def fit_tables_serial(scores, start, alpha, reg, tol, max_iter):
+    """:func:`fit_tables` on the calling thread: for one or two tables, waking numba's threads costs more
+    than the fit."""
+    out = start.copy()
+    for r in range(scores.shape[0]):
+        _fit_one(scores[r], out[r], alpha, reg, tol, max_iter)
+    return out
+
+
+@njit(cache=True)
+def _reaches_all(scores, forward) -> bool:
+    m = scores.shape[0]
+    seen = np.zeros(m, dtype=np.bool_)
+    stack = np.empty(m, dtype=np.int64)
+    seen[0], stack[0], top, count = True, 0, 1, 1
+    while top:
+        top -= 1
+        i = stack[top]
+        for j in range(m):
+            edge = scores[i, j] > 0 if forward else scores[j, i] > 0
+            if edge and not seen[j]:
+                seen[j] = True
+                stack[top] = j
+                top += 1
+                count += 1
+    return count == m
+
+
+@njit(cache=True)
+def strongly_connected(scores):
+    """For ``(tables, m, m)`` score tables: whether each table's graph ``i -> j`` where ``W[i, j] > 0`` is
+    strongly connected."""
+    out = np.empty(scores.shape[0], dtype=np.bool_)
+    for r in range(scores.shape[0]):
+        out[r] = _reaches_all(scores[r], True) and _reaches_all(scores[r], False)
+    return out
