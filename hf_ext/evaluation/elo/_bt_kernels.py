@@ -112,7 +112,7 @@ def _fit_one(scores, theta, alpha, reg, tol, max_iter) -> None:
     """Damped Newton on one table from ``theta`` (updated in place): the Hessian plus ``1 1^T`` when
     ``reg == 0`` (which fixes the free shift), halving steps until the objective does not go up. Near the
     maximum (a predicted decrease below the objective's rounding noise) steps are taken whole; a step below
-    ``tol`` ends the fit."""
+    ``sqrt(tol)`` is taken whole and ends the fit (Newton's error after it is of the order of its square)."""
     m = theta.shape[0]
     hessian = np.empty((m, m))
     step = np.empty(m)
@@ -142,12 +142,13 @@ def _fit_one(scores, theta, alpha, reg, tol, max_iter) -> None:
         for i in range(m):
             largest = max(largest, abs(step[i]))
         decrease = np.dot(step, negative_gradient)  # the Newton decrement: twice the predicted decrease
-        if largest < tol or decrease < 1e-11 * (1.0 + abs(current)):
+        if largest < np.sqrt(tol):  # the last step: Newton's error after it is of the order of its square
+            theta += step
+            break
+        if decrease < 1e-11 * (1.0 + abs(current)):
             # in the quadratic region: the full step is safe, and the objective could not tell its decrease
             # from rounding noise
             theta += step
-            if largest < tol:
-                break
             current = _objective(scores, theta, alpha, reg)
             continue
         size = 1.0
@@ -213,3 +214,133 @@ def strongly_connected(scores):
     for r in range(scores.shape[0]):
         out[r] = _reaches_all(scores[r], True) and _reaches_all(scores[r], False)
     return out
+
+
+# --- style control: contextual Bradley-Terry, one pass over the battles per Newton step -------------------
+
+
+@njit(cache=True)
+def normalized_differences(features_a, features_b, weight):
+    """``(f_a - f_b) / (f_a + f_b)`` per battle and feature (0 where both are 0), standardised with the
+    battles' ``weight`` (empty: all 1); a constant feature becomes 0."""
+    n, k = features_a.shape
+    weighted = weight.shape[0] > 0
+    out = np.empty((n, k))
+    total_weight = 0.0
+    sums = np.zeros(k)
+    for t in range(n):
+        w = weight[t] if weighted else 1.0
+        total_weight += w
+        for f in range(k):
+            both = features_a[t, f] + features_b[t, f]
+            value = (features_a[t, f] - features_b[t, f]) / both if both != 0 else 0.0
+            out[t, f] = value
+            sums[f] += w * value
+    means = sums / total_weight
+    squares = np.zeros(k)
+    for t in range(n):
+        w = weight[t] if weighted else 1.0
+        for f in range(k):
+            squares[f] += w * (out[t, f] - means[f]) ** 2
+    for f in range(k):
+        std = np.sqrt(squares[f] / total_weight)
+        for t in range(n):
+            out[t, f] = (out[t, f] - means[f]) / std if std > 0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def style_pass(a, b, score, d, weight, theta, gamma, alpha, gradient, h_tt, h_tg, h_gg) -> float:
+    """At ``(theta, gamma)``: the negative log-likelihood (returned), and, when ``gradient`` is not empty,
+    the log-likelihood's gradient (``m`` model entries, then ``k`` feature entries) and the Hessian of the
+    negative log-likelihood in blocks (models x models, models x features, features x features), all from
+    one pass over the battles (the outputs are overwritten). The per-model sums are gathered per ordered
+    pair of models first (one small record per pair, updated once per battle), then spread to the models."""
+    n, k = d.shape
+    m = theta.shape[0]
+    weighted = weight.shape[0] > 0
+    derivatives = gradient.shape[0] > 0
+    width = 2 + k  # per pair: residual, curvature, curvature * d
+    cells = np.zeros(m * m * width) if derivatives else np.zeros(0)
+    feature_gradient = np.zeros(k)
+    feature_hessian = np.zeros((k, k))
+    loss = 0.0
+    for t in range(n):
+        i, j = a[t], b[t]
+        z = alpha * (theta[i] - theta[j])
+        for f in range(k):
+            z += d[t, f] * gamma[f]
+        w = weight[t] if weighted else 1.0
+        e = np.exp(-abs(z))
+        loss += w * (max(z, 0.0) + np.log1p(e) - score[t] * z)
+        if derivatives:
+            upper = 1.0 / (1.0 + e)  # both computed: a select, not a branch the data would mispredict
+            lower = e * upper
+            p = upper if z >= 0 else lower
+            residual = w * (score[t] - p)
+            curvature = w * p * (1.0 - p)
+            at = (i * m + j) * width
+            cells[at] += residual
+            cells[at + 1] += curvature
+            for f in range(k):
+                cells[at + 2 + f] += curvature * d[t, f]
+                feature_gradient[f] += d[t, f] * residual
+                for g in range(f, k):
+                    feature_hessian[f, g] += curvature * d[t, f] * d[t, g]
+    if derivatives:
+        gradient[:] = 0.0
+        h_tt[:] = 0.0
+        h_tg[:] = 0.0
+        for i in range(m):
+            for j in range(m):
+                at = (i * m + j) * width
+                residual, curvature = cells[at], cells[at + 1]
+                if curvature == 0.0 and residual == 0.0:
+                    continue
+                gradient[i] += alpha * residual
+                gradient[j] -= alpha * residual
+                scaled = alpha * alpha * curvature
+                h_tt[i, i] += scaled
+                h_tt[j, j] += scaled
+                h_tt[i, j] -= scaled
+                h_tt[j, i] -= scaled
+                for f in range(k):
+                    h_tg[i, f] += alpha * cells[at + 2 + f]
+                    h_tg[j, f] -= alpha * cells[at + 2 + f]
+        for f in range(k):
+            gradient[m + f] = feature_gradient[f]
+            for g in range(k):
+                h_gg[f, g] = feature_hessian[min(f, g), max(f, g)]
+    return loss
+
+
+@njit(cache=True)
+def pair_moments(a, b, score, d, weight, n_models):
+    """Per ordered pair of models (flat cell ``a * m + b``): the battles' total weight, weighted score of
+    ``a``, weighted feature sums and weighted feature outer products; and over all battles the weighted
+    sum of ``score * d``. With these, the likelihood and its derivatives at ``gamma = 0`` need no pass over
+    the battles."""
+    n, k = d.shape
+    cells = n_models * n_models
+    weighted = weight.shape[0] > 0
+    count = np.zeros(cells)
+    wins = np.zeros(cells)
+    sums = np.zeros((cells, k))
+    products = np.zeros((cells, k, k))
+    scored = np.zeros(k)
+    for t in range(n):
+        c = a[t] * n_models + b[t]
+        w = weight[t] if weighted else 1.0
+        count[c] += w
+        wins[c] += w * score[t]
+        for f in range(k):
+            value = w * d[t, f]
+            sums[c, f] += value
+            scored[f] += value * score[t]
+            for g in range(f, k):
+                products[c, f, g] += value * d[t, g]
+    for c in range(cells):
+        for f in range(k):
+            for g in range(f):
+                products[c, f, g] = products[c, g, f]
+    return count, wins, sums, products, scored
