@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
 from hf_ext.evaluation.elo.battles import encode_battles
 from hf_ext.evaluation.elo.rule import EloRule
@@ -103,7 +105,20 @@ def _derivatives_without_style(moments: tuple, theta: np.ndarray, alpha: float, 
     return loss, gradient, h_tt, h_tg, h_gg
 
 
-def _fit(
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: scanning the loaded libraries costs milliseconds, more than a small solve."""
+    return ThreadpoolController()
+
+
+def _fit(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_newton` with one BLAS thread: on a busy machine a multi-threaded BLAS makes the small dense
+    solves many times slower (its threads spin waiting for cores)."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return _newton(*args, **kwargs)
+
+
+def _newton(
     a: np.ndarray,
     b: np.ndarray,
     score: np.ndarray,
