@@ -30,9 +30,18 @@ from hf_ext.evaluation.elo._kernels import _below, _splitmix, _stream_state
 
 
 @njit(cache=True)
+def indices_in_range(a, b, n_models) -> bool:
+    """Whether every model index is in ``range(n_models)``: the loops below index without checks."""
+    for t in range(a.shape[0]):
+        if a[t] < 0 or a[t] >= n_models or b[t] < 0 or b[t] >= n_models:
+            return False
+    return True
+
+
+@njit(cache=True)
 def count_pairs(a, b, score_a, weight, n_models, out) -> None:
     """Add each battle's scores into the flat ``(n_models * n_models)`` table ``out`` (``weight`` empty:
-    every battle weighs 1)."""
+    every battle weighs 1). The indices must be in range (:func:`indices_in_range`)."""
     weighted = weight.shape[0] > 0
     for t in range(a.shape[0]):
         w = weight[t] if weighted else 1.0

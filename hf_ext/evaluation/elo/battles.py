@@ -540,12 +540,29 @@ def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     return _encode_frame(frame, where).with_weights(weights)
 
 
+def check_indices(log: BattleLog) -> None:
+    """Raise unless every battle's model indices are in ``range(log.n_models)`` and the arrays agree in
+    length (a hand-built :class:`BattleLog` is checked before compiled loops index with it)."""
+    from hf_ext.evaluation.elo._bt_kernels import indices_in_range
+
+    n = len(log.a)
+    lengths = {len(log.b), len(log.score_a), n if log.weight is None else len(log.weight)}
+    if lengths != {n}:
+        raise ValueError(
+            f"the battle log's arrays differ in length: a {n}, b {len(log.b)}, score_a "
+            f"{len(log.score_a)}" + ("" if log.weight is None else f", weight {len(log.weight)}")
+        )
+    if not indices_in_range(log.a, log.b, log.n_models):
+        raise ValueError(f"the battle log has model indices outside 0..{log.n_models - 1}")
+
+
 def pair_counts(log: BattleLog) -> np.ndarray:
     """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each; each
     battle times its weight when the log has weights). One compiled pass over the battles."""
     from hf_ext.evaluation.elo._bt_kernels import count_pairs
 
     m = log.n_models
+    check_indices(log)
     table = np.zeros(m * m)
     weight = np.empty(0) if log.weight is None else log.weight
     count_pairs(log.a, log.b, log.score_a, weight, m, table)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts
+from hf_ext.evaluation.elo.battles import BattleLog, check_indices, encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import _check_reg, fit_bt_logits, mle_exists, ratings_from_logits
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.online import elo_samples
@@ -142,6 +142,7 @@ def bootstrap_bt_samples(
     from hf_ext.evaluation.elo._bt_kernels import resampled_counts
 
     m, out, with_prior = log.n_models, [], 0
+    check_indices(log)
     center = np.arange(m) if center is None else center
     multinomial = _uses_multinomial(log)
     rng = np.random.default_rng(seed)
@@ -194,6 +195,7 @@ def bootstrap(
     if method == "elo" and weights is not None:
         raise ValueError('weights apply to method="bt" only')
     log = encode_battles(battles, weights)
+    check_indices(log)
     if method == "elo":
         log, samples = elo_samples(log, n_rounds, seed, True, rule)
         point = np.median(samples, axis=0)

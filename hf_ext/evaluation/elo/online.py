@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hf_ext.evaluation.elo.battles import BattleLog, encode_battles
+from hf_ext.evaluation.elo.battles import BattleLog, check_indices, encode_battles
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.rule import EloRule
 
@@ -47,6 +47,7 @@ def online_elo(
     log = encode_battles(battles, weights)
     ratings = np.full(log.n_models, rule.init_rating)
     if log.weight is not None:
+        check_indices(log)
         weighted_elo_in_order(ratings, log.a, log.b, log.score_a, log.weight, rule.k, rule.scale, rule.base)
         return dict(zip(log.models, ratings.tolist()))
     order = np.arange(len(log), dtype=np.int64)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-from hf_ext.evaluation.elo.battles import encode_battles
+from hf_ext.evaluation.elo.battles import check_indices, encode_battles
 from hf_ext.evaluation.elo.rule import EloRule
 
 FASTCHAT_FEATURES = ("sum_assistant_tokens", "header_count", "list_count", "bold_count")
@@ -192,6 +192,7 @@ def style_control(
     ``weights`` (or the log's ``weight`` column) scale each battle's likelihood term."""
     rule = EloRule.of(rule)
     log = encode_battles(battles, weights)
+    check_indices(log)
     w = log.weight
     d = normalized_differences(features_a, features_b, w)
     if d.shape != (len(log), len(feature_names)):
