@@ -72,8 +72,9 @@ def fit_bt_logits(
 
     Returns ``(..., M)``; with ``reg == 0`` each row is centred to mean zero (the likelihood only sees
     differences). Damped Newton (steps halved until the objective does not go up) from ``start`` (zeros by
-    default; a nearby start, such as the full-data fit for bootstrap rounds, saves iterations), stopping
-    when the largest step is below ``tol``. Compiled, in parallel over tables, one thread per table.
+    default; a nearby start, such as the full-data fit for bootstrap rounds, saves iterations); a step whose
+    largest entry is below ``sqrt(tol)`` is taken whole and is the last (Newton's error after it is of the
+    order of its square). Compiled, in parallel over tables, one thread per table.
     """
     from hf_ext.evaluation.elo._bt_kernels import fit_tables, fit_tables_serial
 
