@@ -7,8 +7,8 @@ numba's cache beside this file makes later imports fast.
 - :func:`resampled_counts`: score tables of bootstrap resamples, each drawn as ``n`` independent uniform
   picks of a battle from its own counter-based random stream (``seed``, round index), so a round depends
   only on the seed and its index, not on the thread count.
-- :func:`fit_tables`: damped Newton on each table (in parallel over tables) from a given start, with an
-  in-place Cholesky solve on one thread per table (no BLAS threads competing with numba's).
+- :func:`fit_tables`: damped Newton on each table from a given start, with an in-place Cholesky solve (no
+  BLAS threads).
 - :func:`strongly_connected`: whether each table's 'earned a point against' graph is strongly connected (the
   unregularised maximum exists), by one search forwards and one backwards from model 0.
 
@@ -24,7 +24,7 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from hf_ext.evaluation.elo._kernels import _below, _splitmix, _stream_state
 
@@ -50,13 +50,13 @@ def count_pairs(a, b, score_a, weight, n_models, out) -> None:
         out[b[t] * n_models + a[t]] += (1.0 - s) * w
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def resampled_counts(a, b, score_a, weight, n_models, seed, first_round, out) -> None:
     """``out[r]`` (flat tables, zeros on entry): the score table of bootstrap round ``first_round + r``,
     ``n`` battles drawn uniformly with replacement."""
     n = a.shape[0]
     weighted = weight.shape[0] > 0
-    for r in prange(out.shape[0]):
+    for r in range(out.shape[0]):
         table = out[r]
         state = _stream_state(np.uint64(seed), np.uint64(first_round + r))
         for _ in range(n):
@@ -176,20 +176,12 @@ def _fit_one(scores, theta, alpha, reg, tol, max_iter) -> None:
         theta -= theta.mean()
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def fit_tables(scores, start, alpha, reg, tol, max_iter):
     """``(tables, m)`` maximum-likelihood logits for ``(tables, m, m)`` score tables, each from its row of
-    ``start``, in parallel over tables."""
-    out = start.copy()
-    for r in prange(scores.shape[0]):
-        _fit_one(scores[r], out[r], alpha, reg, tol, max_iter)
-    return out
-
-
-@njit(cache=True)
-def fit_tables_serial(scores, start, alpha, reg, tol, max_iter):
-    """:func:`fit_tables` on the calling thread: for one or two tables, waking numba's threads costs more
-    than the fit."""
+    ``start``, one after another on the calling thread (numba's OpenMP threads keep spinning for a while
+    after a parallel loop, which slowed the caller's next computation more than the loop gained on 2
+    cores)."""
     out = start.copy()
     for r in range(scores.shape[0]):
         _fit_one(scores[r], out[r], alpha, reg, tol, max_iter)

@@ -4,8 +4,7 @@
   draws the same distribution as multinomial counts over the distinct (model_a, model_b, outcome) rows) and
   refits Bradley-Terry. The draws run in compiled code, one counter-based random stream per round (or, for
   logs with many battles per possible row, as multinomial counts over the distinct rows); each round's
-  Newton fit starts from the full-data fit, rounds in parallel. The point estimate is the fit on all
-  battles.
+  Newton fit starts from the full-data fit. The point estimate is the fit on all battles.
 - Sparse models: a round (or the whole log) whose exact BT maximum does not exist (a model without a win or a
   loss in it) is fitted with a small Gaussian prior (``fallback_reg``) instead of stopping the analysis, and
   the table's ``attrs["rounds_with_prior"]`` counts such rounds. Ratings are centred on the models in
@@ -117,10 +116,11 @@ def _multinomial_counts(log: BattleLog, rng: np.random.Generator, size: int) -> 
 
 
 def _uses_multinomial(log: BattleLog) -> bool:
-    """Drawing battles one by one costs a few ns each, a multinomial draw about 0.2 us per distinct (a, b,
-    outcome) row: the multinomial pays off for unweighted logs with many battles per possible row."""
+    """Drawing a battle costs a cache miss once the log outgrows the cache (tens of ns), a multinomial draw
+    about 0.2 us per distinct (a, b, outcome) row: the multinomial pays off for unweighted logs with more
+    than a few battles per possible row."""
     m = log.n_models
-    return log.weight is None and len(log) > 64 * 3 * m * (m - 1)
+    return log.weight is None and len(log) > 8 * 3 * m * (m - 1)
 
 
 def bootstrap_bt_samples(

@@ -74,17 +74,16 @@ def fit_bt_logits(
     differences). Damped Newton (steps halved until the objective does not go up) from ``start`` (zeros by
     default; a nearby start, such as the full-data fit for bootstrap rounds, saves iterations); a step whose
     largest entry is below ``sqrt(tol)`` is taken whole and is the last (Newton's error after it is of the
-    order of its square). Compiled, in parallel over tables, one thread per table.
+    order of its square). Compiled, one table after another.
     """
-    from hf_ext.evaluation.elo._bt_kernels import fit_tables, fit_tables_serial
+    from hf_ext.evaluation.elo._bt_kernels import fit_tables
 
     scores = np.asarray(scores, dtype=np.float64)
     m = scores.shape[-1]
     flat = np.ascontiguousarray(scores.reshape(-1, m, m))
     begin = np.zeros((len(flat), m)) if start is None else np.broadcast_to(start, scores.shape[:-1])
     begin = np.ascontiguousarray(np.reshape(begin, (len(flat), m)), dtype=np.float64)
-    fit = fit_tables if len(flat) > 2 else fit_tables_serial
-    theta = fit(flat, begin, float(alpha), float(reg), float(tol), int(max_iter))
+    theta = fit_tables(flat, begin, float(alpha), float(reg), float(tol), int(max_iter))
     return theta.reshape(scores.shape[:-1])
 
 

@@ -74,14 +74,14 @@ def normalized_differences(
 def _start(moments: tuple, n_models: int, alpha: float) -> np.ndarray:
     """Model strengths to start from: the plain Bradley-Terry fit when it exists (style effects are small
     beside it), else zeros; shifted so that model 0 is at 0."""
-    from hf_ext.evaluation.elo._bt_kernels import fit_tables_serial, strongly_connected
+    from hf_ext.evaluation.elo._bt_kernels import fit_tables, strongly_connected
 
     count, wins = moments[0], moments[1]
     table = wins.reshape(n_models, n_models)
     scores = (table + (count.reshape(n_models, n_models) - table).T)[None]  # W[i, j]: i's score against j
     if not strongly_connected(scores)[0]:
         return np.zeros(n_models)
-    theta = fit_tables_serial(scores, np.zeros((1, n_models)), alpha, 0.0, 1e-6, 100)[0]
+    theta = fit_tables(scores, np.zeros((1, n_models)), alpha, 0.0, 1e-6, 100)[0]
     return theta - theta[0]
 
 
