@@ -380,6 +380,20 @@ def elo_in_order(ratings, packed, bits, order, k, scale, base) -> None:
         _update(ratings, 0, packed[order[t]], bits, k, scale_factor)
 
 
+@njit(cache=True)
+def weighted_elo_in_order(ratings, a, b, score_a, weight, k, scale, base) -> None:
+    """Online Elo updates of ``ratings`` (in place), battle by battle in the given order, each step scaled by
+    the battle's weight: ``R_a += k w (S_a - E_a)``, ``R_b -= k w (S_a - E_a)`` (weight 0 skips the battle,
+    an integer weight is not the same as repeating it: the repeats would see updated ratings)."""
+    scale_factor = np.log(base) / scale
+    for t in range(a.shape[0]):
+        i, j = a[t], b[t]
+        ra, rb = ratings[i], ratings[j]
+        delta = k * weight[t] * (score_a[t] - 1.0 / (1.0 + np.exp(scale_factor * (rb - ra))))
+        ratings[i] = ra + delta
+        ratings[j] = rb - delta
+
+
 @njit(cache=True, error_model="numpy")
 def _run_group(packed, bits, n_models, first, count, seed, with_replacement, k, scale, base, init, out, work):
     """Orders ``first .. first + count - 1`` (count <= 4) into ``out``. Always four orders run side by side

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,9 +180,152 @@ def _read_jsonl(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFra
     return frame, lambda i: f"{path}, line {_nth_record_line(path, i)}"
 
 
+_JSON_WHITESPACE = " \t\n\r"
+_RECORDS_PER_BLOCK = 1 << 13  # battle objects held at once before their columns are encoded
+_JSON_DELIMITER = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
+
+
+class _JsonArrayStream:
+    """The items of a top-level JSON array, parsed one at a time from text read in pieces of about
+    ``_BLOCK_BYTES`` (the text of one item at a time, not the document's, is held). Positions for errors are
+    file lines."""
+
+    def __init__(self, handle: Any, path: Path, text: str) -> None:
+        self.handle, self.path, self.text, self.at, self.line = handle, path, text, 0, 1
+        self.scan = json.JSONDecoder().scan_once
+        self.done = False
+
+    def _more(self) -> bool:
+        if self.done:
+            return False
+        chunk = self.handle.read(_BLOCK_BYTES)
+        if not chunk:
+            self.done = True
+            return False
+        self.line += self.text.count("\n", 0, self.at)
+        self.text, self.at = self.text[self.at :] + chunk, 0
+        return True
+
+    def _skip_space(self) -> str:
+        """The next non-blank character ("" at the end of the file), not consumed."""
+        while True:
+            while self.at < len(self.text) and self.text[self.at] in _JSON_WHITESPACE:
+                self.at += 1
+            if self.at < len(self.text) or not self._more():
+                return self.text[self.at : self.at + 1]
+
+    def _fail(self, message: str, at: int | None = None) -> ValueError:
+        line = self.line + self.text.count("\n", 0, self.at if at is None else at)
+        return ValueError(f"{self.path}: invalid JSON at line {line} ({message})")
+
+    def _value(self) -> Any:
+        while True:
+            try:
+                value, end = self.scan(self.text, self.at)
+            except (json.JSONDecodeError, StopIteration) as error:
+                if self._more():  # perhaps only cut off at the end of the piece read so far
+                    continue
+                if isinstance(error, StopIteration):
+                    raise self._fail("Expecting value", error.value) from None
+                raise self._fail(error.msg, error.pos) from None
+            if end < len(self.text) or self.done or not self._more():  # a number may go on in the next piece
+                self.at = end
+                return value
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._skip_space() != "[":
+            raise self._fail("expected '['")
+        self.at += 1
+        if self._skip_space() == "]":
+            self.at += 1
+        else:
+            while True:
+                yield self._value()
+                found = _JSON_DELIMITER.match(self.text, self.at)
+                if found is not None and found.end() < len(self.text):  # the usual case, in one step
+                    self.at = found.end()
+                    if found.group(1) == "]":
+                        break
+                    continue
+                following = self._skip_space()
+                self.at += 1
+                if following == "]":
+                    break
+                if following != ",":
+                    raise self._fail("Expecting ',' delimiter", self.at - 1)
+                self._skip_space()
+        if self._skip_space() != "":
+            raise self._fail("Extra data")
+
+
+def _column_block(values: list[Any], name: str) -> Any:
+    """A block of one column: an Arrow array (dictionary-encoded strings, or float weights) when every value
+    has the expected type, else the values as they are (the checks then name the bad one)."""
+    import pyarrow as pa
+
+    try:
+        if name == WEIGHT_COLUMN:
+            return pa.array(values, type=pa.float64())
+        return pa.array(values, type=pa.string()).dictionary_encode()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return np.array(values + [None], dtype=object)[:-1]  # None keeps nested lists as objects
+
+
+def _frame_from_mixed_blocks(blocks: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    import pyarrow as pa
+
+    if all(isinstance(block[name], pa.Array) for block in blocks for name in names):
+        return _frame_from_blocks(blocks, names)
+    columns = {}
+    for name in names:
+        parts = [
+            block[name].to_pandas().to_numpy(dtype=object)
+            if isinstance(block[name], pa.Array)
+            else block[name]
+            for block in blocks
+        ]
+        columns[name] = np.concatenate(parts) if parts else np.array([], dtype=object)
+    return pd.DataFrame(columns)
+
+
+def _read_json_array(
+    stream: _JsonArrayStream, path: Path, columns: tuple[str, ...] | None
+) -> tuple[pd.DataFrame, Callable[[int], str]]:
+    """A JSON array of battle objects, streamed: ``columns`` are kept in dictionary-encoded blocks (a few
+    bytes per battle); without ``columns`` every field is kept, block by block."""
+    frames, blocks, present = [], [], set()
+    records: list[dict] = []
+
+    def flush() -> None:
+        if columns is None:
+            frames.append(pd.DataFrame.from_records(records))
+        else:
+            blocks.append({name: _column_block([r.get(name) for r in records], name) for name in columns})
+            present.update(name for name in columns if any(name in r for r in records))
+        records.clear()
+
+    for i, record in enumerate(stream):
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: battle {i} is not a JSON object")
+        records.append(record)
+        if len(records) == _RECORDS_PER_BLOCK:
+            flush()
+    if records:
+        flush()
+    where = lambda i: f"{path}, battle {i}"  # noqa: E731
+    if columns is None:
+        return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), where
+    names = [name for name in columns if name in present]
+    return _frame_from_mixed_blocks(blocks, names), where
+
+
 def _read_json(path: Path, columns: tuple[str, ...] | None) -> tuple[pd.DataFrame, Callable[[int], str]]:
-    """A JSON document (a list of battle objects, as FastChat's ``clean_battle`` writes, or a dict of
-    columns) is parsed whole: use JSONL or Parquet for logs that do not fit in memory as text."""
+    """A JSON document: a list of battle objects (as FastChat's ``clean_battle`` writes), streamed in pieces
+    with bounded memory; or a dict of columns (or ``{"battles": [...]}``), parsed whole."""
+    with path.open(encoding="utf-8") as handle:
+        stream = _JsonArrayStream(handle, path, "")
+        if stream._skip_space() == "[":
+            return _read_json_array(stream, path, columns)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -396,16 +540,33 @@ def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     return _encode_frame(frame, where).with_weights(weights)
 
 
+def check_indices(log: BattleLog) -> None:
+    """Raise unless every battle's model indices are in ``range(log.n_models)`` and the arrays agree in
+    length (a hand-built :class:`BattleLog` is checked before compiled loops index with it)."""
+    from hf_ext.evaluation.elo._bt_kernels import indices_in_range
+
+    n = len(log.a)
+    lengths = {len(log.b), len(log.score_a), n if log.weight is None else len(log.weight)}
+    if lengths != {n}:
+        raise ValueError(
+            f"the battle log's arrays differ in length: a {n}, b {len(log.b)}, score_a "
+            f"{len(log.score_a)}" + ("" if log.weight is None else f", weight {len(log.weight)}")
+        )
+    if not indices_in_range(log.a, log.b, log.n_models):
+        raise ValueError(f"the battle log has model indices outside 0..{log.n_models - 1}")
+
+
 def pair_counts(log: BattleLog) -> np.ndarray:
     """``W[i, j]``: the score model ``i`` earned against model ``j`` (a win is 1, a tie one half each; each
-    battle times its weight when the log has weights)."""
+    battle times its weight when the log has weights). One compiled pass over the battles."""
+    from hf_ext.evaluation.elo._bt_kernels import count_pairs
+
     m = log.n_models
-    won, lost = log.score_a, 1.0 - log.score_a
-    if log.weight is not None:
-        won, lost = won * log.weight, lost * log.weight
-    wins = np.bincount(log.a * m + log.b, weights=won, minlength=m * m)
-    losses = np.bincount(log.b * m + log.a, weights=lost, minlength=m * m)
-    return (wins + losses).reshape(m, m)
+    check_indices(log)
+    table = np.zeros(m * m)
+    weight = np.empty(0) if log.weight is None else log.weight
+    count_pairs(log.a, log.b, log.score_a, weight, m, table)
+    return table.reshape(m, m)
 
 
 def win_rates(battles: Any) -> pd.DataFrame:

@@ -1,9 +1,10 @@
 """Bootstrap confidence intervals and interval-respecting ranks for Bradley-Terry or online Elo ratings.
 
-- ``method="bt"``: each round redraws the battle counts from a multinomial over the distinct
-  (model_a, model_b, outcome) rows (the same distribution as resampling battles with replacement, as
-  FastChat's ``compute_bootstrap_bt`` does) and refits Bradley-Terry; all rounds are fitted at once by a
-  batched Newton solve. The point estimate is the fit on all battles.
+- ``method="bt"``: each round resamples the battles with replacement (FastChat's ``compute_bootstrap_bt``
+  draws the same distribution as multinomial counts over the distinct (model_a, model_b, outcome) rows) and
+  refits Bradley-Terry. The draws run in compiled code, one counter-based random stream per round (or, for
+  logs with many battles per possible row, as multinomial counts over the distinct rows); each round's
+  Newton fit starts from the full-data fit. The point estimate is the fit on all battles.
 - Sparse models: a round (or the whole log) whose exact BT maximum does not exist (a model without a win or a
   loss in it) is fitted with a small Gaussian prior (``fallback_reg``) instead of stopping the analysis, and
   the table's ``attrs["rounds_with_prior"]`` counts such rounds. Ratings are centred on the models in
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hf_ext.evaluation.elo.battles import BattleLog, encode_battles, pair_counts
+from hf_ext.evaluation.elo.battles import BattleLog, check_indices, encode_battles, pair_counts
 from hf_ext.evaluation.elo.bradley_terry import _check_reg, fit_bt_logits, mle_exists, ratings_from_logits
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.online import elo_samples
@@ -63,17 +64,19 @@ def reliable_models(log: BattleLog, min_battles: int = MIN_BATTLES) -> dict[str,
     return reasons
 
 
-def _fit_robust(scores: np.ndarray, alpha: float, reg: float, fallback_reg: float) -> tuple[np.ndarray, int]:
+def _fit_robust(
+    scores: np.ndarray, alpha: float, reg: float, fallback_reg: float, start: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
     """Fit a batch of rounds; rounds without an exact maximum (when ``reg`` is 0) get ``fallback_reg``."""
     if reg > 0:
-        return fit_bt_logits(scores, alpha=alpha, reg=reg), 0
-    exists = np.array([mle_exists(round_scores) for round_scores in scores.reshape(-1, *scores.shape[-2:])])
-    exists = exists.reshape(scores.shape[:-2])
+        return fit_bt_logits(scores, alpha=alpha, reg=reg, start=start), 0
+    exists = np.asarray(mle_exists(scores))
+    if exists.all():
+        return fit_bt_logits(scores, alpha=alpha, reg=0.0, start=start), 0
     theta = np.empty(scores.shape[:-1])
     if exists.any():
-        theta[exists] = fit_bt_logits(scores[exists], alpha=alpha, reg=0.0)
-    if (~exists).any():
-        theta[~exists] = fit_bt_logits(scores[~exists], alpha=alpha, reg=fallback_reg)
+        theta[exists] = fit_bt_logits(scores[exists], alpha=alpha, reg=0.0, start=start)
+    theta[~exists] = fit_bt_logits(scores[~exists], alpha=alpha, reg=fallback_reg)
     return theta, int((~exists).sum())
 
 
@@ -101,6 +104,25 @@ def _distinct_outcomes(log: BattleLog) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.concatenate([a * m + b, b * m + a]), earned, counts
 
 
+def _multinomial_counts(log: BattleLog, rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` resampled score tables from multinomial counts over the distinct (a, b, outcome, weight)
+    rows: work per round grows with the distinct rows, not the battles."""
+    m = log.n_models
+    cells, earned, counts = _distinct_outcomes(log)
+    drawn = rng.multinomial(len(log), counts / counts.sum(), size=size).astype(np.float64)
+    flat = (np.arange(size)[:, None] * (m * m) + cells[None, :]).ravel()
+    weights = (np.concatenate([drawn, drawn], axis=1) * earned[None, :]).ravel()
+    return np.bincount(flat, weights=weights, minlength=size * m * m).reshape(size, m, m)
+
+
+def _uses_multinomial(log: BattleLog) -> bool:
+    """Drawing a battle costs a cache miss once the log outgrows the cache (tens of ns), a multinomial draw
+    about 0.2 us per distinct (a, b, outcome) row: the multinomial pays off for unweighted logs with more
+    than a few battles per possible row."""
+    m = log.n_models
+    return log.weight is None and len(log) > 8 * 3 * m * (m - 1)
+
+
 def bootstrap_bt_samples(
     log: BattleLog,
     n_rounds: int,
@@ -110,20 +132,30 @@ def bootstrap_bt_samples(
     reg: float,
     fallback_reg: float = FALLBACK_REG,
     center: np.ndarray | None = None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """``(n_rounds, n_models)`` Bradley-Terry ratings on multinomial resamples of the battle counts, and the
-    number of rounds fitted with the fallback prior."""
-    cells, earned, counts = _distinct_outcomes(log)
-    rng = np.random.default_rng(seed)
+    """``(n_rounds, n_models)`` Bradley-Terry ratings on resamples of the battles, and the number of rounds
+    fitted with the fallback prior. Each round draws ``n`` battles with replacement: one by one in compiled
+    code (a counter-based stream per round), or, for logs with many battles per distinct (a, b, outcome)
+    row, as multinomial counts over those rows (numpy's generator seeded with ``seed``). ``start``: the
+    logits each round's Newton fit starts from (the full-data fit saves iterations)."""
+    from hf_ext.evaluation.elo._bt_kernels import resampled_counts
+
     m, out, with_prior = log.n_models, [], 0
+    check_indices(log)
     center = np.arange(m) if center is None else center
-    for start in range(0, n_rounds, _ROUNDS_PER_BATCH):
-        size = min(_ROUNDS_PER_BATCH, n_rounds - start)
-        drawn = rng.multinomial(len(log), counts / counts.sum(), size=size).astype(np.float64)
-        flat = (np.arange(size)[:, None] * (m * m) + cells[None, :]).ravel()
-        weights = (np.concatenate([drawn, drawn], axis=1) * earned[None, :]).ravel()
-        scores = np.bincount(flat, weights=weights, minlength=size * m * m).reshape(size, m, m)
-        theta, fallbacks = _fit_robust(scores, float(np.log(rule.base)), reg, fallback_reg)
+    multinomial = _uses_multinomial(log)
+    rng = np.random.default_rng(seed)
+    weight = np.empty(0) if log.weight is None else log.weight
+    for first in range(0, n_rounds, _ROUNDS_PER_BATCH):
+        size = min(_ROUNDS_PER_BATCH, n_rounds - first)
+        if multinomial:
+            scores = _multinomial_counts(log, rng, size)
+        else:
+            flat = np.zeros((size, m * m))
+            resampled_counts(log.a, log.b, log.score_a, weight, m, seed, first, flat)
+            scores = flat.reshape(size, m, m)
+        theta, fallbacks = _fit_robust(scores, float(np.log(rule.base)), reg, fallback_reg, start)
         with_prior += fallbacks
         out.append(ratings_from_logits(_centred(theta, center, reg), log.models, rule, anchor))
     return np.concatenate(out, axis=0), with_prior
@@ -163,6 +195,7 @@ def bootstrap(
     if method == "elo" and weights is not None:
         raise ValueError('weights apply to method="bt" only')
     log = encode_battles(battles, weights)
+    check_indices(log)
     if method == "elo":
         log, samples = elo_samples(log, n_rounds, seed, True, rule)
         point = np.median(samples, axis=0)
@@ -173,7 +206,7 @@ def bootstrap(
         point_theta, point_prior = _fit_robust(pair_counts(log), float(np.log(rule.base)), reg, fallback_reg)
         point = ratings_from_logits(_centred(point_theta, center, reg), log.models, rule, anchor)
         samples, rounds_with_prior = bootstrap_bt_samples(
-            log, n_rounds, seed, rule, anchor, reg, fallback_reg, center
+            log, n_rounds, seed, rule, anchor, reg, fallback_reg, center, start=point_theta
         )
         table = summarize_samples(log.models, samples, point=point, confidence=confidence)
         table.attrs.update(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hf_ext.evaluation.elo.battles import BattleLog, encode_battles
+from hf_ext.evaluation.elo.battles import BattleLog, check_indices, encode_battles
 from hf_ext.evaluation.elo.intervals import summarize_samples
 from hf_ext.evaluation.elo.rule import EloRule
 
@@ -32,13 +32,24 @@ def _check_count(name: str, value: int) -> None:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
-def online_elo(battles: Any, rule: EloRule | None = None, **rule_fields: float) -> dict[str, float]:
-    """Online Elo ratings after processing the battles once, in the given order."""
-    from hf_ext.evaluation.elo._kernels import elo_in_order, pack_battles
+def online_elo(
+    battles: Any, rule: EloRule | None = None, weights: Any = None, **rule_fields: float
+) -> dict[str, float]:
+    """Online Elo ratings after processing the battles once, in the given order.
+
+    Per-battle ``weights`` (or the log's ``weight`` column) scale each update: ``R_a += k w (S_a - E_a)``.
+    Weight 1 everywhere is the unweighted update; weight 0 skips a battle. (Unlike Bradley-Terry, an integer
+    weight is not the same as repeating the battle: the repeats would each see the updated ratings.)
+    """
+    from hf_ext.evaluation.elo._kernels import elo_in_order, pack_battles, weighted_elo_in_order
 
     rule = EloRule.of(rule, **rule_fields)
-    log = encode_battles(battles)
+    log = encode_battles(battles, weights)
     ratings = np.full(log.n_models, rule.init_rating)
+    if log.weight is not None:
+        check_indices(log)
+        weighted_elo_in_order(ratings, log.a, log.b, log.score_a, log.weight, rule.k, rule.scale, rule.base)
+        return dict(zip(log.models, ratings.tolist()))
     order = np.arange(len(log), dtype=np.int64)
     packed, bits = pack_battles(log.a, log.b, log.score_a)
     elo_in_order(ratings, packed, bits, order, rule.k, rule.scale, rule.base)

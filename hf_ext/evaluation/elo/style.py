@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -32,8 +33,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import ThreadpoolController
 
-from hf_ext.evaluation.elo.battles import encode_battles
+from hf_ext.evaluation.elo.battles import check_indices, encode_battles
 from hf_ext.evaluation.elo.rule import EloRule
 
 FASTCHAT_FEATURES = ("sum_assistant_tokens", "header_count", "list_count", "bold_count")
@@ -55,87 +57,122 @@ def normalized_differences(
 ) -> np.ndarray:
     """``(f_a - f_b) / (f_a + f_b)`` per battle and feature, 0 where both are 0, then standardised (with the
     battles' ``weights``, so that an integer weight is the same as repeating the battle)."""
-    a = np.asarray(features_a, dtype=float)
-    b = np.asarray(features_b, dtype=float)
+    from hf_ext.evaluation.elo._bt_kernels import normalized_differences as compiled
+
+    a = np.ascontiguousarray(features_a, dtype=float)
+    b = np.ascontiguousarray(features_b, dtype=float)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(
             f"features_a and features_b must be (battles, features) arrays of one shape: {a.shape}, {b.shape}"
         )
-    total = a + b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        diff = np.where(total != 0, (a - b) / total, 0.0)
-    w = np.ones(len(diff)) if weights is None else np.asarray(weights, dtype=float)
-    mean = (w @ diff) / w.sum()
-    std = np.sqrt((w @ (diff - mean) ** 2) / w.sum())
-    return np.where(std > 0, (diff - mean) / np.where(std > 0, std, 1.0), 0.0)
+    w = np.empty(0) if weights is None else np.ascontiguousarray(weights, dtype=float)
+    if w.ndim != 1 or (weights is not None and len(w) != len(a)):
+        raise ValueError(f"weights must have one value per battle ({len(a)}), got shape {w.shape}")
+    return compiled(a, b, w)
 
 
-def _fit(
+def _start(moments: tuple, n_models: int, alpha: float) -> np.ndarray:
+    """Model strengths to start from: the plain Bradley-Terry fit when it exists (style effects are small
+    beside it), else zeros; shifted so that model 0 is at 0."""
+    from hf_ext.evaluation.elo._bt_kernels import fit_tables, strongly_connected
+
+    count, wins = moments[0], moments[1]
+    table = wins.reshape(n_models, n_models)
+    scores = (table + (count.reshape(n_models, n_models) - table).T)[None]  # W[i, j]: i's score against j
+    if not strongly_connected(scores)[0]:
+        return np.zeros(n_models)
+    theta = fit_tables(scores, np.zeros((1, n_models)), alpha, 0.0, 1e-6, 100)[0]
+    return theta - theta[0]
+
+
+def _derivatives_without_style(moments: tuple, theta: np.ndarray, alpha: float, k: int) -> tuple:
+    """The loss, gradient and Hessian blocks of :func:`_fit` at ``gamma = 0``, from the pair moments: with
+    no style term each battle's win chance depends only on its pair of models."""
+    count, wins, sums, products, scored = moments
+    m = len(theta)
+    z = alpha * (theta[:, None] - theta[None, :]).ravel()
+    p = 1.0 / (1.0 + np.exp(-z))
+    loss = float(count @ np.logaddexp(0.0, z) - wins @ z)
+    residual = (wins - count * p).reshape(m, m)
+    spread = p * (1.0 - p)
+    curvature = (count * spread).reshape(m, m)
+    gradient = np.concatenate([alpha * (residual.sum(axis=1) - residual.sum(axis=0)), scored - p @ sums])
+    both = curvature + curvature.T
+    h_tt = alpha**2 * (np.diag(both.sum(axis=1)) - both)
+    cross = (spread[:, None] * sums).reshape(m, m, k)
+    h_tg = alpha * (cross.sum(axis=1) - cross.sum(axis=0))
+    h_gg = np.tensordot(spread, products, axes=1)
+    return loss, gradient, h_tt, h_tg, h_gg
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """Found once: scanning the loaded libraries costs milliseconds, more than a small solve."""
+    return ThreadpoolController()
+
+
+def _fit(*args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_newton` with one BLAS thread: on a busy machine a multi-threaded BLAS makes the small dense
+    solves many times slower (its threads spin waiting for cores)."""
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return _newton(*args, **kwargs)
+
+
+def _newton(
     a: np.ndarray,
     b: np.ndarray,
     score: np.ndarray,
     d: np.ndarray,
     n_models: int,
     alpha: float,
-    w: np.ndarray,
+    w: np.ndarray | None,
     tol: float = 1e-10,
     max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Newton's method on (theta_1..theta_{m-1}, gamma) with theta_0 = 0; returns (theta centred, gamma)."""
-    k = d.shape[1]
-    params = np.zeros(n_models - 1 + k)
+    """Newton's method on (theta_1..theta_{m-1}, gamma) with theta_0 = 0, from the plain BT fit; returns
+    (theta centred, gamma). Each step is one compiled pass over the battles giving the likelihood, its
+    gradient and its Hessian; steps are halved until the likelihood does not go down, and taken whole near
+    the maximum (where the change is below the sum's rounding noise). A step below ``sqrt(tol)`` is the last:
+    Newton's error after it is of the order of its square."""
+    from hf_ext.evaluation.elo._bt_kernels import pair_moments, style_pass
 
-    def unpack(p):
-        return np.concatenate([[0.0], p[: n_models - 1]]), p[n_models - 1 :]
+    m, k = n_models, d.shape[1]
+    d = np.ascontiguousarray(d, dtype=float)
+    w = np.empty(0) if w is None else np.ascontiguousarray(w, dtype=float)
+    gradient, h_tt, h_tg, h_gg = np.empty(m + k), np.empty((m, m)), np.empty((m, k)), np.empty((k, k))
+    moments = pair_moments(a, b, score, d, w, m)
+    theta, gamma = _start(moments, m, alpha), np.zeros(k)
 
-    def loss_and_logits(p):
-        theta, gamma = unpack(p)
-        logits = alpha * (theta[a] - theta[b]) + d @ gamma
-        return float(w @ (np.logaddexp(0.0, logits) - score * logits)), logits
+    def evaluate(theta, gamma):
+        return style_pass(a, b, score, d, w, theta, gamma, alpha, gradient, h_tt, h_tg, h_gg)
 
-    current, logits = loss_and_logits(params)
+    current, gradient[:], h_tt[:], h_tg[:], h_gg[:] = _derivatives_without_style(moments, theta, alpha, k)
     for _ in range(max_iter):
-        prob = 1.0 / (1.0 + np.exp(-logits))
-        residual = w * (score - prob)  # gradient of the log-likelihood w.r.t. the logits
-        weight = w * prob * (1.0 - prob)
-        grad_theta = alpha * (np.bincount(a, residual, n_models) - np.bincount(b, residual, n_models))
-        grad = np.concatenate([grad_theta[1:], d.T @ residual])
-        cells = n_models * n_models
-        h_tt = (
-            np.bincount(a * (n_models + 1), weight, cells)
-            + np.bincount(b * (n_models + 1), weight, cells)
-            - np.bincount(a * n_models + b, weight, cells)
-            - np.bincount(b * n_models + a, weight, cells)
-        ).reshape(n_models, n_models) * alpha**2
-        wd = d * weight[:, None]
-        h_tg = (
-            alpha
-            * (
-                np.stack([np.bincount(a, wd[:, j], n_models) for j in range(k)], axis=1)
-                - np.stack([np.bincount(b, wd[:, j], n_models) for j in range(k)], axis=1)
-            )
-            if k
-            else np.zeros((n_models, 0))
-        )
-        h_gg = d.T @ wd
+        grad = np.concatenate([gradient[1:m], gradient[m:]])
         hessian = np.block([[h_tt[1:, 1:], h_tg[1:]], [h_tg[1:].T, h_gg]])
         try:
-            step = np.linalg.solve(hessian + 1e-12 * np.eye(len(params)), grad)
+            step = np.linalg.solve(hessian + 1e-12 * np.eye(len(grad)), grad)
         except np.linalg.LinAlgError:
             raise ValueError(
                 "the style-controlled fit has no unique maximum (a model without wins or losses?)"
             ) from None
+        largest = float(np.max(np.abs(step))) if len(step) else 0.0
+        if largest < math.sqrt(tol):  # Newton's error after this step is of the order of its square
+            theta = np.concatenate([[0.0], theta[1:] + step[: m - 1]])
+            gamma = gamma + step[m - 1 :]
+            break
+        full = float(step @ grad) < 1e-11 * (1.0 + abs(current))
         size = 1.0
         while True:
-            candidate = params + size * step
-            value, candidate_logits = loss_and_logits(candidate)
-            if value <= current + 1e-12 * (1.0 + abs(current)) or size < 1e-8:  # rounding noise of the sum
+            candidate_theta = np.concatenate([[0.0], theta[1:] + size * step[: m - 1]])
+            candidate_gamma = gamma + size * step[m - 1 :]
+            value = evaluate(candidate_theta, candidate_gamma)
+            if full or value <= current + 1e-12 * (1.0 + abs(current)) or size < 1e-8:
                 break
             size /= 2.0
-        params, current, logits = candidate, value, candidate_logits
-        if np.max(np.abs(size * step)) < tol:
+        theta, gamma, current = candidate_theta, candidate_gamma, value
+        if largest * size < tol:
             break
-    theta, gamma = unpack(params)
     return theta - theta.mean(), gamma
 
 
@@ -155,7 +192,8 @@ def style_control(
     ``weights`` (or the log's ``weight`` column) scale each battle's likelihood term."""
     rule = EloRule.of(rule)
     log = encode_battles(battles, weights)
-    w = log.battle_weights()
+    check_indices(log)
+    w = log.weight
     d = normalized_differences(features_a, features_b, w)
     if d.shape != (len(log), len(feature_names)):
         raise ValueError(f"features must be ({len(log)}, {len(feature_names)}), got {d.shape}")
@@ -172,7 +210,10 @@ def style_control(
         samples = []
         for _ in range(bootstrap_rounds):
             rows = rng.integers(0, len(log), len(log))
-            t, g = _fit(log.a[rows], log.b[rows], log.score_a[rows], d[rows], log.n_models, alpha, w[rows])
+            t, g = _fit(
+                log.a[rows], log.b[rows], log.score_a[rows], d[rows], log.n_models, alpha,
+                None if w is None else w[rows],
+            )  # fmt: skip
             samples.append(np.concatenate([rule.scale * t + rule.init_rating, g]))
         samples = np.array(samples)
         tail = (1.0 - confidence) / 2.0

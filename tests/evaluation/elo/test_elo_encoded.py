@@ -96,3 +96,23 @@ def test_aggregated_bradley_terry_is_the_per_battle_maximum_likelihood_fit(frame
     ratings = elo.bradley_terry(log)
     np.testing.assert_allclose([ratings[name] for name in log.models], expected, atol=1e-4)
     assert np.argmax(expected) == log.models.index("a")
+
+
+def test_a_hand_built_log_with_bad_indices_is_refused_before_compiled_loops():
+    import numpy as np
+
+    from hf_ext.evaluation.elo.battles import BattleLog
+
+    bad = BattleLog(("x", "y"), np.array([0, 2]), np.array([1, 0]), np.array([1.0, 0.0]))
+    for call in (
+        elo.pair_counts,
+        elo.bradley_terry,
+        lambda log: elo.bootstrap(log, n_rounds=4),
+        lambda log: elo.online_elo(log, weights=[1.0, 1.0]),
+        lambda log: elo.style_control(log, np.ones((2, 1)), np.ones((2, 1)), ["f"]),
+    ):
+        with pytest.raises(ValueError, match="model indices outside 0..1"):
+            call(bad)
+    short = BattleLog(("x", "y"), np.array([0, 1]), np.array([1]), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="arrays differ in length"):
+        elo.pair_counts(short)

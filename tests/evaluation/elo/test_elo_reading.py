@@ -112,3 +112,72 @@ def test_csv_and_json_errors_name_the_row(tmp_path):
         encode_battles(path)
     with pytest.raises(ValueError, match=r"missing column\(s\) winner"):
         encode_battles(pd.DataFrame({"model_a": ["x"], "model_b": ["y"], "extra": [1]}))
+
+
+def test_json_array_is_streamed_with_bounded_memory(arena_frame, tmp_path, monkeypatch):
+    """A FastChat clean_battle JSON array is read a piece at a time: the text held never grows with the file,
+    and every form of the document gives the same arrays as the in-memory frame."""
+    monkeypatch.setattr(battles_module, "_BLOCK_BYTES", 2048)
+    monkeypatch.setattr(battles_module, "_RECORDS_PER_BLOCK", 50)
+    held = []
+    more = battles_module._JsonArrayStream._more
+
+    def recording_more(stream):
+        got = more(stream)
+        held.append(len(stream.text))
+        return got
+
+    monkeypatch.setattr(battles_module._JsonArrayStream, "_more", recording_more)
+    path = tmp_path / "clean_battle.json"
+    records = arena_frame.to_dict("records")
+    for indent in (None, 2):
+        path.write_text(json.dumps(records, indent=indent))
+        held.clear()
+        log = encode_battles(path)
+        reference = encode_battles(arena_frame)
+        for field in ("a", "b", "score_a", "weight"):
+            np.testing.assert_array_equal(getattr(log, field), getattr(reference, field))
+        assert path.stat().st_size > 40 * 2048 and len(held) > 40  # many pieces ...
+        assert max(held) < 3 * 2048  # ... never more than a piece and the rest of one battle held
+        frame, _ = read_battles(path)  # every field, block by block
+        assert frame["conv_metadata"].tolist() == arena_frame["conv_metadata"].tolist()
+    path.write_text("[]")
+    with pytest.raises(ValueError, match="the battle log is empty"):
+        encode_battles(path)
+
+
+def test_streamed_json_errors_name_the_file_and_position(tmp_path, monkeypatch):
+    monkeypatch.setattr(battles_module, "_BLOCK_BYTES", 64)
+    row = {"model_a": "x", "model_b": "y", "winner": "model_a"}
+    path = tmp_path / "b.json"
+    lines = ["["] + [json.dumps(row) + "," for _ in range(30)] + [json.dumps(row), "]"]
+    path.write_text("\n".join(lines))
+    assert len(encode_battles(path)) == 31
+    bad = lines.copy()
+    bad[20] = bad[20].rstrip(",")  # line 21 lacks its comma
+    path.write_text("\n".join(bad))
+    with pytest.raises(ValueError, match=r"b\.json: invalid JSON at line 22 \(Expecting ',' delimiter\)"):
+        encode_battles(path)
+    bad = lines.copy()
+    bad[25] = '{"model_a": "x", "model_b": "y", "winner": "model_a",},'  # a trailing comma inside
+    path.write_text("\n".join(bad))
+    with pytest.raises(ValueError, match=r"b\.json: invalid JSON at line 26"):
+        encode_battles(path)
+    bad = lines.copy()
+    bad[12] = '"not an object",'
+    path.write_text("\n".join(bad))
+    with pytest.raises(ValueError, match=r"b\.json: battle 11 is not a JSON object"):
+        encode_battles(path)
+    bad = lines.copy()
+    bad[5] = json.dumps({**row, "model_b": 7}) + ","
+    path.write_text("\n".join(bad))
+    with pytest.raises(ValueError, match=r"b\.json, battle 4: model_b must be a non-empty string, got 7"):
+        encode_battles(path)
+    path.write_text("\n".join(lines) + "\n[]")
+    with pytest.raises(ValueError, match=r"b\.json: invalid JSON at line 34 \(Extra data\)"):
+        encode_battles(path)
+    path.write_text("\n".join(lines[:-1]))  # cut off before the closing bracket
+    with pytest.raises(ValueError, match=r"b\.json: invalid JSON at line"):
+        encode_battles(path)
+    path.write_text(json.dumps({"battles": [row, row]}))  # the dict forms are still read (whole)
+    assert len(encode_battles(path)) == 2
