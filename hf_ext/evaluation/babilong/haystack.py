@@ -14,9 +14,10 @@ Sources (see :func:`resolve_haystack`):
 
 :func:`fill_context` spends ``budget`` tokens exactly, for any tokenizer: background sentences are picked
 by an estimate (``" " + sentence``, no special tokens, as the official generator, one batched call), facts
-go between them at random boundaries in story order, and the assembled context is then measured whole and
-its last background piece cut or extended until the measured count is the budget. The work stays linear in
-the length (a few whole-context measurements).
+go between them at random boundaries in story order, and the assembled context is then measured exactly and
+its last background piece cut or extended until the measured count is the budget. The exact count is taken
+in chunks with verified corrections at their junctions (:class:`_JoinedCounter`), so memory stays bounded by
+the chunk size, not the length (1M and 10M tokens), and the work stays linear in the length.
 
 Example:
     >>> import random
@@ -404,9 +405,10 @@ def fill_context(
     """Hide ``facts`` (in order) among haystack sentences so the context takes exactly ``budget`` tokens.
 
     Sentences are picked by their estimated tokens (``" " + sentence``); the assembled context is then
-    measured whole and the last background piece is cut or extended, token by token of its own text, until
-    the measured count is the budget (it is never over; in the rare case where no cut lands exactly, the
-    longest one under the budget is kept). ``num_tokens`` is always the measured count.
+    measured exactly (in bounded memory, see :class:`_JoinedCounter`) and the last background piece is cut
+    or extended, token by token of its own text, until the measured count is the budget (it is never over;
+    in the rare case where no cut lands exactly, the longest one under the budget is kept). ``num_tokens``
+    is always the measured count.
 
     ``budget=0`` (or no haystack) gives the facts alone. ``depth=(low, high)`` starts the facts between
     ``low`` and ``high`` percent of the context. Raises ValueError when the facts alone exceed the budget.
