@@ -121,3 +121,13 @@ def test_budget_is_exact_when_the_context_spans_many_chunks(tokenizer, monkeypat
     data = generate_babilong("qa3", length=2048, num_samples=2, tokenizer=tokenizer, reserve=300, seed=5)
     for row in data:
         assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] == 2048 - 300
+
+
+def test_junctions_that_never_settle_fall_back_to_one_whole_count(monkeypatch):
+    tokenizer = tiny_tokenizer()
+    monkeypatch.setattr(haystack, "_CHUNK_CHARS", 100)
+    monkeypatch.setattr(haystack._JoinedCounter, "_delta", lambda *args: None)
+    pieces = [s for p in prose_paragraphs()[:10] for s in split_sentences(p)][:12]
+    total, before = haystack._JoinedCounter(tokenizer).count(pieces, [5])
+    assert total == n_tokens(tokenizer, " ".join(pieces))
+    assert before == [n_tokens(tokenizer, " ".join(pieces[:5]))]
