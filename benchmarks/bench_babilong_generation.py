@@ -61,27 +61,56 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="4k,16k,128k,1M,10M")
     parser.add_argument("--baseline-max", default="16k")
-    parser.add_argument("--memory-length", default="1M")
+    parser.add_argument(
+        "--memory-length", default="1M", help="comma list, increasing (RSS peak is cumulative)"
+    )
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only measure memory; update the JSON memory entries"
+    )
     args = parser.parse_args()
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(reference_lm_path())
     resolve_haystack(None)  # load the prose once, outside the timings
     # memory first, while the process's peak RSS is still that of the loaded tokenizer and prose
-    memory_length = parse_lengths(args.memory_length)[0]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    sample = next(iter_babilong("qa1", memory_length, 1, tokenizer, reserve=0))
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    memory = {
-        "length": memory_length,
-        "context_chars": len(sample["input"]),
-        "python_peak_mib": round(peak / 2**20, 1),
-        "process_peak_rss_growth_mib": round((rss_after - rss_before) / 1024, 1),
-    }
-    del sample
+    memory_rows = []
+    for memory_length in parse_lengths(args.memory_length):  # in increasing order: peak RSS only grows
+        tracemalloc.start()
+        started = time.perf_counter()
+        sample = next(iter_babilong("qa1", memory_length, 1, tokenizer, reserve=0))
+        traced_s = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        memory_rows.append(
+            {
+                "length": memory_length,
+                "context_tokens": sample["context_tokens"],
+                "context_chars": len(sample["input"]),
+                "python_peak_mib": round(peak / 2**20, 1),
+                "process_peak_rss_growth_mib": round((rss_after - rss_before) / 1024, 1),
+                "seconds_under_tracemalloc": round(traced_s, 1),
+            }
+        )
+        print(f"memory {length_label(memory_length)}: {memory_rows[-1]}", flush=True)
+        del sample
+    for entry in memory_rows:  # the same samples again without tracemalloc, which slows allocation
+        seconds, _ = time_it(lambda n=entry["length"]: next(iter_babilong("qa1", n, 1, tokenizer, reserve=0)))
+        entry.update(
+            seconds_untraced=round(seconds, 1), tokens_per_s_untraced=round(entry["length"] / seconds)
+        )
+    memory = memory_rows[0]
+    if (
+        args.memory_only
+    ):  # keep the throughput rows of the last full run, replace the memory numbers by length
+        result = json.loads(RESULTS.read_text(encoding="utf-8"))
+        by_length = {entry["length"]: entry for entry in result.get("memory_by_length", [])}
+        by_length.update({entry["length"]: entry for entry in memory_rows})
+        merged = [by_length[n] for n in sorted(by_length)]
+        result.update(memory=merged[0], memory_by_length=merged)  # "memory": the shortest, as before
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return
     baseline_max = parse_lengths(args.baseline_max)[0]
     rows = []
     for length in parse_lengths(args.lengths):
@@ -107,6 +136,7 @@ def main() -> None:
         "task": "qa1",
         "rows": rows,
         "memory": memory,
+        "memory_by_length": memory_rows,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

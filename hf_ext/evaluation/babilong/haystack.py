@@ -14,9 +14,10 @@ Sources (see :func:`resolve_haystack`):
 
 :func:`fill_context` spends ``budget`` tokens exactly, for any tokenizer: background sentences are picked
 by an estimate (``" " + sentence``, no special tokens, as the official generator, one batched call), facts
-go between them at random boundaries in story order, and the assembled context is then measured whole and
-its last background piece cut or extended until the measured count is the budget. The work stays linear in
-the length (a few whole-context measurements).
+go between them at random boundaries in story order, and the assembled context is then measured exactly and
+its last background piece cut or extended until the measured count is the budget. The exact count is taken
+in chunks with verified corrections at their junctions (:class:`_JoinedCounter`), so memory stays bounded by
+the chunk size, not the length (1M and 10M tokens), and the work stays linear in the length.
 
 Example:
     >>> import random
@@ -31,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import random
@@ -250,21 +250,88 @@ def _fact_slots(
     return sorted(rng.choice(allowed) for _ in range(num_facts))
 
 
-def _measure_with_depths(
-    tokenizer, text: str, starts: list[int], estimates: list[float]
-) -> tuple[int, list[float]]:
-    """The token count of ``text`` and the percent of its tokens before each fact (character offsets
-    ``starts``), from one call with token offsets; ``estimates`` when the tokenizer gives no offsets."""
-    if not text:
-        return 0, []
-    try:
-        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-        token_starts = [start for start, _ in encoded["offset_mapping"]]
-    except (NotImplementedError, ValueError, KeyError, TypeError):
-        return measure(tokenizer, text), estimates
-    total = len(token_starts)
-    depths = [round(100.0 * bisect.bisect_left(token_starts, start) / max(total, 1), 3) for start in starts]
-    return total, depths
+_CHUNK_CHARS = 1 << 15  # characters per counted chunk: memory stays bounded by this, not by the context
+_WINDOW_PIECES = 2  # pieces on each side of a chunk junction in the first window checked
+_MAX_WINDOW_PIECES = 32
+
+
+class _JoinedCounter:
+    """Exact token counts of ``" ".join(pieces)`` (empty pieces skipped) in memory bounded by the chunk size,
+    not by the length of the text.
+
+    The text is counted in chunks of whole pieces (each chunk but the first keeps its joining space, so it
+    starts as it does in the context); a junction between two chunks changes the count by
+    ``delta = count(L) + count(R) - count(L + R)``, where ``L`` ends the left chunk and ``R`` starts the
+    right one (``R`` from the joining space). ``delta`` is measured on a window of a few pieces each side
+    and accepted once the window doubled gives the same delta, i.e. once what the junction changes lies
+    inside the window; a tokenizer that never settles within :data:`_MAX_WINDOW_PIECES` is measured whole.
+    Every chunk that starts a fact is cut there, so the tokens before each fact come out of the same sums.
+    Counts of chunks and windows are memoised by text, so re-counting a context whose start did not change
+    (the fit) tokenizes only what changed."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.memo: dict[tuple[int, int], int] = {}
+
+    def _counts(self, texts: list[str]) -> list[int]:
+        keys = [(len(text), hash(text)) for text in texts]
+        for key, text in zip(keys, texts):
+            if key not in self.memo:
+                self.memo[key] = measure(self.tokenizer, text)
+        return [self.memo[key] for key in keys]
+
+    def _delta(self, pieces: list[str], cut: int, first: int, last: int) -> int | None:
+        """How much the junction before ``pieces[cut]`` changes the count, pieces ``first:last`` around it."""
+        window = _WINDOW_PIECES
+        previous = None
+        while True:
+            low, high = max(first, cut - window), min(last, cut + window)
+            left = (" " if low > 0 else "") + " ".join(pieces[low:cut])
+            right = " " + " ".join(pieces[cut:high])
+            a, b, both = self._counts([left, right, left + right])
+            delta = a + b - both
+            if delta == previous or (low == first and high == last):
+                return delta
+            if window >= _MAX_WINDOW_PIECES:
+                return None
+            previous, window = delta, window * 2
+
+    def count(self, pieces: Sequence[str], marks: Sequence[int] = ()) -> tuple[int, list[int]]:
+        """The token count of ``" ".join`` of the non-empty ``pieces`` and, for each index in ``marks``
+        (a non-empty piece), the tokens before that piece."""
+        kept: list[str] = []
+        index_of: dict[int, int] = {}
+        for i, piece in enumerate(pieces):
+            if piece:
+                index_of[i] = len(kept)
+                kept.append(piece)
+        marked = {index_of[i] for i in marks}
+        cuts, size = [0], 0
+        for i, piece in enumerate(kept):
+            if i > cuts[-1] and (i in marked or size >= _CHUNK_CHARS):
+                cuts.append(i)
+                size = 0
+            size += len(piece) + 1
+        cuts.append(len(kept))
+        totals = [0]
+        for j in range(len(cuts) - 1):
+            text = (" " if j > 0 else "") + " ".join(kept[cuts[j] : cuts[j + 1]])
+            count = self._counts([text])[0]
+            if j > 0:
+                delta = self._delta(kept, cuts[j], cuts[j - 1], cuts[j + 1])
+                if delta is None:  # no settled window: measure the text whole (exact, not bounded)
+                    return self._whole(kept, marks, index_of)
+                count -= delta
+            totals.append(totals[-1] + count)
+        before = {cut: totals[j] for j, cut in enumerate(cuts[:-1])}
+        return totals[-1], [before[index_of[i]] for i in marks]
+
+    def _whole(self, kept: list[str], marks: Sequence[int], index_of: dict[int, int]) -> tuple[int, list]:
+        position = {index_of[i] for i in marks}
+        before = {}
+        for k in sorted(position):
+            before[k] = measure(self.tokenizer, " ".join(kept[:k]))
+        return measure(self.tokenizer, " ".join(kept)), [before[index_of[i]] for i in marks]
 
 
 class _Tail:
@@ -290,7 +357,7 @@ _CHARACTER_TRIMS = 24
 _TAIL_SOURCES = 3
 
 
-def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream, keep=None) -> tuple[str, int]:
+def _fit_piece(tokenizer, budget, pieces, index, count, source, stream, keep=None) -> tuple[str, int]:
     """Set ``pieces[index]`` to the prefix of ``source`` (read on from ``stream`` if needed) that makes the
     assembled context measure ``budget`` tokens; returns the best piece found and its measured count.
 
@@ -302,7 +369,7 @@ def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream, keep=
     tried: dict[int, int] = {}
     for _ in range(_MAX_CORRECTIONS):
         pieces[index] = tail.prefix(keep)
-        measured = tried[keep] = measure(tokenizer, assemble()[0])
+        measured = tried[keep] = count()
         if measured <= budget and (best[1] > budget or measured > best[1]):
             best = (pieces[index], measured)
         if measured == budget:
@@ -312,14 +379,14 @@ def _fit_piece(tokenizer, budget, pieces, index, assemble, source, stream, keep=
             break
     if best[1] > budget:
         pieces[index] = ""
-        empty = measure(tokenizer, assemble()[0])
+        empty = count()
         return ("", empty)
     under = max(k for k, measured in tried.items() if measured == best[1])
     for extra in (1, 2, 3):
         longer = tail.prefix(under + extra)
         for cut in range(len(longer) - 1, max(len(best[0]), len(longer) - _CHARACTER_TRIMS), -1):
             pieces[index] = longer[:cut].rstrip()
-            measured = measure(tokenizer, assemble()[0])
+            measured = count()
             if best[1] < measured <= budget:
                 best = (pieces[index], measured)
             if measured == budget:
@@ -338,9 +405,10 @@ def fill_context(
     """Hide ``facts`` (in order) among haystack sentences so the context takes exactly ``budget`` tokens.
 
     Sentences are picked by their estimated tokens (``" " + sentence``); the assembled context is then
-    measured whole and the last background piece is cut or extended, token by token of its own text, until
-    the measured count is the budget (it is never over; in the rare case where no cut lands exactly, the
-    longest one under the budget is kept). ``num_tokens`` is always the measured count.
+    measured exactly (in bounded memory, see :class:`_JoinedCounter`) and the last background piece is cut
+    or extended, token by token of its own text, until the measured count is the budget (it is never over;
+    in the rare case where no cut lands exactly, the longest one under the budget is kept). ``num_tokens``
+    is always the measured count.
 
     ``budget=0`` (or no haystack) gives the facts alone. ``depth=(low, high)`` starts the facts between
     ``low`` and ``high`` percent of the context. Raises ValueError when the facts alone exceed the budget.
@@ -377,16 +445,11 @@ def fill_context(
             is_fact.append(False)
             position += counts[boundary]
 
-    def assemble() -> tuple[str, list[int]]:
-        text, starts = "", []
-        for piece, fact in zip(pieces, is_fact):
-            if not piece:
-                continue
-            text += " " if text else ""
-            if fact:
-                starts.append(len(text))
-            text += piece
-        return text, starts
+    counter = _JoinedCounter(tokenizer)
+    fact_pieces = [i for i, fact in enumerate(is_fact) if fact]
+
+    def count() -> int:
+        return counter.count(pieces, fact_pieces)[0]
 
     if background:
         adjustable = max(i for i, fact in enumerate(is_fact) if not fact)  # the last background sentence
@@ -400,7 +463,7 @@ def fill_context(
                     break
                 sources.append(following)
             piece, measured = _fit_piece(
-                tokenizer, budget, pieces, adjustable, assemble, sources[attempt], stream, estimate
+                tokenizer, budget, pieces, adjustable, count, sources[attempt], stream, estimate
             )
             estimate = None
             if measured <= budget and (best[1] > budget or measured > best[1]):
@@ -408,13 +471,12 @@ def fill_context(
             if measured == budget:
                 break
         pieces[adjustable] = best[0] if best[1] <= budget else ""
-    text, starts = assemble()
-    total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
+    total, before = counter.count(pieces, fact_pieces)
     while total > budget > 0:  # estimates far off: drop background sentences from the end until it fits
         dropped = [i for i, fact in enumerate(is_fact) if not fact and pieces[i]]
         if not dropped:
             break
         pieces[dropped[-1]] = ""
-        text, starts = assemble()
-        total, depths = _measure_with_depths(tokenizer, text, starts, estimates)
-    return FilledContext(text, total, depths)
+        total, before = counter.count(pieces, fact_pieces)
+    depths = [round(100.0 * tokens / max(total, 1), 3) for tokens in before]
+    return FilledContext(" ".join(piece for piece in pieces if piece), total, depths)

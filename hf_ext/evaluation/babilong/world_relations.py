@@ -141,7 +141,8 @@ def time_reasoning(rng: random.Random) -> Story:
 
 SPECIES = {"mouse": "mice", "sheep": "sheep", "wolf": "wolves", "cat": "cats"}
 FEARFUL_NAMES = ("Emily", "Gertrude", "Jessica", "Winona")
-FEARED_WEIGHTS = {"wolf": 0.34, "mouse": 0.24, "cat": 0.21, "sheep": 0.21}  # the original's answer shares
+# The answer shares of the original's *train* file (so the comparison with its test file stays held out).
+FEARED_WEIGHTS = {"cat": 0.290, "mouse": 0.252, "sheep": 0.242, "wolf": 0.216}
 
 
 def basic_deduction(rng: random.Random) -> Story:

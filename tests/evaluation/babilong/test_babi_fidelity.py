@@ -32,8 +32,9 @@ ANSWER_TOLERANCE = 0.08  # the benchmark's 5 points at 1,000 stories, plus the n
 SUPPORT_STORIES = {"qa7": 2000, "qa8": 2000}
 SUPPORT_TOLERANCE = 0.07
 # The difference that remains (docs/babilong.md says why): the original test file's qa3 answers lean to the
-# garden (21.5%, against 17.1% in its own train file, from which our room shares come).
-KNOWN_GAPS = {("qa3", "answers")}
+# garden (21.5%, against 17.1% in its own train file, from which our room shares come); qa15's answer shares
+# also come from the train file (cat 29%), which its test file misses by 12.5 points itself (wolf 34%).
+KNOWN_GAPS = {("qa3", "answers"), ("qa15", "answers"), ("qa15", "majority")}
 
 needs_babi = pytest.mark.skipif(not BABI.is_dir(), reason="the bAbI fixture folder is absent")
 

@@ -12,7 +12,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 from hf_ext.data.prose import prose_paragraphs
-from hf_ext.evaluation.babilong import generate_babilong
+from hf_ext.evaluation.babilong import generate_babilong, haystack
 from hf_ext.evaluation.babilong.haystack import split_sentences
 from hf_ext.testing import tiny_tokenizer
 
@@ -102,3 +102,32 @@ def test_depths_are_measured_in_the_context(tokenizer):
         before = n_tokens(tokenizer, text[:found].rstrip())
         assert abs(100.0 * before / row["context_tokens"] - depth) <= 100.0 * 2 / row["context_tokens"]
         cursor = found + len(fact)
+
+
+def test_chunked_count_is_exact_with_many_chunks(tokenizer, monkeypatch):
+    """The bounded-memory count (chunks plus junction windows) against one whole measurement."""
+    monkeypatch.setattr(haystack, "_CHUNK_CHARS", 200)  # dozens of junctions in a few thousand characters
+    sentences = [s for p in prose_paragraphs()[:40] for s in split_sentences(p)][:60]
+    pieces = sentences[:20] + ["", "Mary went to the kitchen."] + sentences[20:]
+    marks = [21, 30]
+    total, before = haystack._JoinedCounter(tokenizer).count(pieces, marks)
+    kept = [p for p in pieces if p]
+    assert total == n_tokens(tokenizer, " ".join(kept))
+    assert before == [n_tokens(tokenizer, " ".join(kept[:20])), n_tokens(tokenizer, " ".join(kept[:29]))]
+
+
+def test_budget_is_exact_when_the_context_spans_many_chunks(tokenizer, monkeypatch):
+    monkeypatch.setattr(haystack, "_CHUNK_CHARS", 300)
+    data = generate_babilong("qa3", length=2048, num_samples=2, tokenizer=tokenizer, reserve=300, seed=5)
+    for row in data:
+        assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] == 2048 - 300
+
+
+def test_junctions_that_never_settle_fall_back_to_one_whole_count(monkeypatch):
+    tokenizer = tiny_tokenizer()
+    monkeypatch.setattr(haystack, "_CHUNK_CHARS", 100)
+    monkeypatch.setattr(haystack._JoinedCounter, "_delta", lambda *args: None)
+    pieces = [s for p in prose_paragraphs()[:10] for s in split_sentences(p)][:12]
+    total, before = haystack._JoinedCounter(tokenizer).count(pieces, [5])
+    assert total == n_tokens(tokenizer, " ".join(pieces))
+    assert before == [n_tokens(tokenizer, " ".join(pieces[:5]))]
