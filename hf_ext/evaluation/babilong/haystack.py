@@ -253,6 +253,7 @@ def _fact_slots(
 _CHUNK_CHARS = 1 << 15  # characters per counted chunk: memory stays bounded by this, not by the context
 _WINDOW_PIECES = 2  # pieces on each side of a chunk junction in the first window checked
 _MAX_WINDOW_PIECES = 32
+_WHOLE_CHARS = 1 << 19  # contexts up to this many characters (~100k tokens) get their total measured whole
 
 
 class _JoinedCounter:
@@ -266,6 +267,8 @@ class _JoinedCounter:
     and accepted once the window doubled gives the same delta, i.e. once what the junction changes lies
     inside the window; a tokenizer that never settles within :data:`_MAX_WINDOW_PIECES` is measured whole.
     Every chunk that starts a fact is cut there, so the tokens before each fact come out of the same sums.
+    A text of at most :data:`_WHOLE_CHARS` characters has its total measured whole as well (one more call),
+    so up to ~100k tokens the budget rests on no assumption about the tokenizer at all.
     Counts of chunks and windows are memoised by text, so re-counting a context whose start did not change
     (the fit) tokenizes only what changed."""
 
@@ -324,7 +327,10 @@ class _JoinedCounter:
                 count -= delta
             totals.append(totals[-1] + count)
         before = {cut: totals[j] for j, cut in enumerate(cuts[:-1])}
-        return totals[-1], [before[index_of[i]] for i in marks]
+        total = totals[-1]
+        if len(cuts) > 2 and sum(len(piece) + 1 for piece in kept) <= _WHOLE_CHARS:
+            total = measure(self.tokenizer, " ".join(kept))
+        return total, [before[index_of[i]] for i in marks]
 
     def _whole(self, kept: list[str], marks: Sequence[int], index_of: dict[int, int]) -> tuple[int, list]:
         position = {index_of[i] for i in marks}

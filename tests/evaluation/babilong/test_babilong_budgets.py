@@ -107,6 +107,7 @@ def test_depths_are_measured_in_the_context(tokenizer):
 def test_chunked_count_is_exact_with_many_chunks(tokenizer, monkeypatch):
     """The bounded-memory count (chunks plus junction windows) against one whole measurement."""
     monkeypatch.setattr(haystack, "_CHUNK_CHARS", 200)  # dozens of junctions in a few thousand characters
+    monkeypatch.setattr(haystack, "_WHOLE_CHARS", 0)  # the chunk sums alone, no whole check
     sentences = [s for p in prose_paragraphs()[:40] for s in split_sentences(p)][:60]
     pieces = sentences[:20] + ["", "Mary went to the kitchen."] + sentences[20:]
     marks = [21, 30]
@@ -118,6 +119,7 @@ def test_chunked_count_is_exact_with_many_chunks(tokenizer, monkeypatch):
 
 def test_budget_is_exact_when_the_context_spans_many_chunks(tokenizer, monkeypatch):
     monkeypatch.setattr(haystack, "_CHUNK_CHARS", 300)
+    monkeypatch.setattr(haystack, "_WHOLE_CHARS", 0)
     data = generate_babilong("qa3", length=2048, num_samples=2, tokenizer=tokenizer, reserve=300, seed=5)
     for row in data:
         assert n_tokens(tokenizer, row["input"]) == row["context_tokens"] == 2048 - 300
@@ -131,3 +133,15 @@ def test_junctions_that_never_settle_fall_back_to_one_whole_count(monkeypatch):
     total, before = haystack._JoinedCounter(tokenizer).count(pieces, [5])
     assert total == n_tokens(tokenizer, " ".join(pieces))
     assert before == [n_tokens(tokenizer, " ".join(pieces[:5]))]
+
+
+def test_contexts_up_to_the_whole_limit_get_their_total_measured_whole(monkeypatch):
+    """Even a wrong junction correction cannot change the total of a context under ``_WHOLE_CHARS``."""
+    tokenizer = tiny_tokenizer()
+    monkeypatch.setattr(haystack, "_CHUNK_CHARS", 100)
+    monkeypatch.setattr(haystack._JoinedCounter, "_delta", lambda *args: 7)
+    pieces = [s for p in prose_paragraphs()[:10] for s in split_sentences(p)][:12]
+    total, _ = haystack._JoinedCounter(tokenizer).count(pieces, [5])
+    assert total == n_tokens(tokenizer, " ".join(pieces))
+    monkeypatch.setattr(haystack, "_WHOLE_CHARS", 0)
+    assert haystack._JoinedCounter(tokenizer).count(pieces, [5])[0] != total
