@@ -210,9 +210,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-samples", type=int, default=4)
     parser.add_argument("--prompt-tokens", type=int, default=8, help="first tokens of a paragraph")
     parser.add_argument("--new-tokens", type=int, default=12)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=32, help="pairs per optimiser step")
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument(
