@@ -250,7 +250,7 @@ def preconditions(runs: dict[str, list[dict]]) -> dict:
     ``gap_over_per_prompt_std`` records the first session's stricter reading (gap above one per-prompt
     standard deviation). It is not used as the test: when the tail is half of the test prompts, the gap is
     half the hard/other difference, so even a perfect split of a normal reward into its bottom quarter and
-    the rest gives about 0.85 of a standard deviation.
+    the rest gives 0.8 of the per-prompt standard deviation (0.85 / 1.05).
     """
     reference = runs["reference LM"][0]
     gap, gap_error = reference["tail_gap"], reference["tail_gap_se"]
