@@ -31,11 +31,17 @@ def test_sequence_logprobs_ignore_left_padding(bench):
 
 
 def test_comparison_picks_on_selection_seeds_and_pairs_on_heldout_seeds(bench):
+    def by_seed(values):
+        return {str(seed): value for seed, value in enumerate(values)}
+
     per_setting = {
-        "DPO beta=0.1": {"gold_reward": [1.0, 0.0, 0.0, 0.0], "kl": [1.0] * 4},
-        "DPO beta=0.3": {"gold_reward": [0.0, 5.0, 5.0, 5.0], "kl": [2.0] * 4},  # better, but not on seed 0
-        "Ada-DPO beta=0.1 rho=0.1 tau_max=1": {"gold_reward": [2.0, 0.5, 0.3, 0.4], "kl": [1.5] * 4},
-    }
+        "DPO beta=0.1": {"gold_reward": by_seed([1.0, 0.0, 0.0, 0.0]), "kl": by_seed([1.0] * 4)},
+        "DPO beta=0.3": {"gold_reward": by_seed([0.0, 5.0, 5.0, 5.0]), "kl": by_seed([2.0] * 4)},
+        "Ada-DPO beta=0.1 rho=0.1 tau_max=1": {
+            "gold_reward": by_seed([2.0, 0.5, 0.3, 0.4]),
+            "kl": by_seed([1.5] * 4),
+        },
+    }  # DPO beta=0.3 is better, but not on the selection seed 0
     result = bench.compare(per_setting, list(per_setting), selection=[0], heldout=[1, 2, 3])
     assert result["best_dpo"] == "DPO beta=0.1" and result["best_ada"].startswith("Ada-DPO")
     assert result["gold_reward"]["difference_mean"] == pytest.approx(0.4)
@@ -50,5 +56,11 @@ def test_tiny_run_end_to_end(bench, tmp_path):
     report = bench.main([*tiny.split(), "--batch", "4", "--new-tokens", "4", "--out", str(out)])
     saved = json.loads(out.read_text())
     assert saved["comparison"]["verdict"] == report["comparison"]["verdict"]
-    assert len(saved["per_setting"]) == 10
-    assert all(len(v["gold_reward"]) == 3 for v in saved["per_setting"].values())
+    assert saved["complete"] and len(saved["per_setting"]) == 10
+    chosen = {report["comparison"]["best_dpo"], report["comparison"]["best_ada"]}
+    for name, values in saved["per_setting"].items():  # held-out seeds 1, 2 run only the two chosen settings
+        assert set(values["gold_reward"]) == ({"0", "1", "2"} if name in chosen else {"0"})
+    saved["complete"] = False  # an interrupted run resumes without running anything again
+    out.write_text(json.dumps(saved))
+    resumed = bench.main([*tiny.split(), "--batch", "4", "--new-tokens", "4", "--out", str(out), "--resume"])
+    assert resumed["per_setting"] == saved["per_setting"]
