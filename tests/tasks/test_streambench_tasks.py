@@ -237,3 +237,8 @@ def test_mam_builds_one_base_per_model():
     assert len(lm.bases) == 3
     agent, _, _ = lm.session("t")
     assert len(agent.models) == 3 and agent.name == "ma_rr"
+    args = {"agent": "ma_dts", "pretrained": "m1|m2", "agent_seed": 4, "warmup_steps": 2, "dts_c": 50}
+    lm = StreamLM(base="hfx-test-copier", retrieval="numpy", **args)
+    agent, _, _ = lm.session("t")
+    assert agent.name == "ma_dts" and len(agent.models) == 2
+    assert (agent.config.seed, agent.config.warmup_steps, agent.arms.dynamic_c) == (4, 2, 50)
