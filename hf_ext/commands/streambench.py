@@ -1,6 +1,7 @@
 """``hf-ext streambench run|plot``: StreamBench outside lm-eval, and learning curves of several runs.
 
-``run`` streams one dataset through one agent over transformers models (several ``--model`` for ``ma_rr``),
+``run`` streams one dataset through one agent over transformers models (several ``--model`` for ``ma_rr``,
+``ma_ts`` and ``ma_dts``),
 with a progress bar, and writes ``steps.jsonl`` (one line per step), ``state.json`` (the agent's memory),
 ``curve.json`` and ``result.json`` to ``--out``; ``--resume`` continues a stopped run in that folder.
 ``plot`` draws the curves of run folders, ``hfx-stream`` log folders or lm-eval ``--log_samples`` folders.
@@ -12,7 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
-OFFLINE = {"sql_offline": "sql", "diagnosis_offline": "diagnosis", "multihop_offline": "multihop"}
+OFFLINE = {"sql_offline": "sql", "diagnosis_offline": "diagnosis", "multihop_offline": "multihop",
+           "tools_offline": "tools"}  # fmt: skip
 HUB = {"bird": "bird", "spider": "spider", "cosql": "cosql", "ds1000": "ds_1000", "toolbench": "toolbench",
        "ddxplus": "ddxplus", "hotpotqa": "hotpotqa_distract"}  # fmt: skip
 
@@ -27,10 +29,10 @@ def add_parser(subparsers) -> None:
     run_parser.add_argument("--dataset", required=True, choices=sorted({**OFFLINE, **HUB}))
     run_parser.add_argument(
         "--agent", required=True, help="zeroshot, fewshot, cot, self_refine, grow_prompt, mem_prompt, "
-        "self_stream_icl, ma_rr or gt",
+        "self_stream_icl, ma_rr, ma_ts, ma_dts or gt",
     )  # fmt: skip
     run_parser.add_argument("--model", action="append", required=True, help="transformers model id or folder "
-                            "(repeat for ma_rr)")  # fmt: skip
+                            "(repeat for ma_rr, ma_ts, ma_dts)")  # fmt: skip
     run_parser.add_argument("--out", required=True, help="folder for the logs and results")
     run_parser.add_argument("--seed", type=int, default=42, help="stream order (paper: 2, 3, 7, 21, 42)")
     run_parser.add_argument("--num-samples", type=int, default=200, help="offline streams: length")
@@ -46,6 +48,10 @@ def add_parser(subparsers) -> None:
     run_parser.add_argument("--embedder", default="hashing", help="hashing, auto or a transformers encoder")
     run_parser.add_argument("--retrieval", default="auto", choices=["auto", "faiss", "numpy"])
     run_parser.add_argument("--max-tokens", type=int, default=64)
+    run_parser.add_argument("--agent-seed", type=int, default=0, help="ma_ts/ma_dts draws, random shot order")
+    run_parser.add_argument(
+        "--warmup-steps", type=int, default=0, help="ma_ts/ma_dts: round-robin steps first"
+    )
     run_parser.add_argument("--device", default="cpu")
     run_parser.add_argument(
         "--allow-code-execution", action="store_true", help="ds1000: run model-written code"
@@ -67,13 +73,14 @@ def add_parser(subparsers) -> None:
 
 def stream_docs(args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """``(stream, shots for the fewshot agent)`` of ``--dataset``."""
-    from hf_ext.evaluation.streambench import offline_docs, stream_order
+    from hf_ext.agents.tools.stream import offline_stream_docs
+    from hf_ext.evaluation.streambench import stream_order
     from hf_ext.evaluation.streambench.hub import load_hub_stream
 
     if args.dataset in OFFLINE:
-        docs = offline_docs(OFFLINE[args.dataset], n=args.num_samples)
+        docs = offline_stream_docs(OFFLINE[args.dataset], n=args.num_samples)
         stream = [dict(docs[i], doc_id=p) for p, i in enumerate(stream_order(len(docs), args.seed))]
-        return stream, offline_docs(OFFLINE[args.dataset], n=16, split="train")
+        return stream, offline_stream_docs(OFFLINE[args.dataset], n=16, split="train")
     stream = list(load_hub_stream(HUB[args.dataset], split=args.split, seed=args.seed, db_path=args.db_path))
     return stream, []
 
@@ -95,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
         raise HFExtError("--dataset ds1000 runs model-written code to score it: pass --allow-code-execution")
     config = AgentConfig(
         max_tokens=args.max_tokens, top_k=args.top_k, window=args.window, grow_mode=args.grow_mode,
-        embedder=args.embedder, backend=args.retrieval, feedback=args.feedback,
+        embedder=args.embedder, backend=args.retrieval, feedback=args.feedback, seed=args.agent_seed,
+        warmup_steps=args.warmup_steps,
     )  # fmt: skip
-    if len(args.model) > 1 and args.agent != "ma_rr":
-        raise HFExtError(f"several --model need --agent ma_rr, not {args.agent!r}")
+    if len(args.model) > 1 and args.agent not in ("ma_rr", "ma_ts", "ma_dts"):
+        raise HFExtError(f"several --model need --agent ma_rr, ma_ts or ma_dts, not {args.agent!r}")
     stream, shots = stream_docs(args)
     models = [load_generator(name, device=args.device) for name in args.model]
     extra = {}

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
+from hf_ext.agents.tools.stream import offline_stream_docs
 from hf_ext.errors import HFExtError
-from hf_ext.evaluation.streambench import hub, offline_docs
+from hf_ext.evaluation.streambench import hub
 from hf_ext.evaluation.streambench.benches import bench_of
 from hf_ext.task_files import tasks_path
 from hf_ext.testing.streambench import ScriptedCopier
@@ -22,6 +23,7 @@ OFFLINE = [
     "hfx_streambench_sql_offline",
     "hfx_streambench_diagnosis_offline",
     "hfx_streambench_multihop_offline",
+    "hfx_streambench_tools_offline",
 ]
 STREAM_LENGTH = 200  # long enough for repeated questions to come back after a correct answer
 HUB = [
@@ -34,15 +36,15 @@ def task_manager(**metadata):
 
 
 class CopierLM(LM):
-    """A base model for hfx-stream: a ScriptedCopier over the gold answers of the offline multihop stream."""
+    """A base model for hfx-stream: a ScriptedCopier over the gold answers of an offline stream."""
 
     calls = 0
 
-    def __init__(self, p_correct=0.3, **kwargs):
+    def __init__(self, p_correct=0.3, stream="multihop", **kwargs):
         super().__init__()
-        docs = offline_docs("multihop", n=STREAM_LENGTH, seed=0)
+        docs = offline_stream_docs(stream, n=STREAM_LENGTH, seed=0)
         self.copier = ScriptedCopier(
-            {d["question"]: bench_of(d).gold_answer(d) for d in docs}, float(p_correct)
+            {bench_of(d).question(d): bench_of(d).gold_answer(d) for d in docs}, float(p_correct)
         )
 
     def generate_until(self, requests, disable_tqdm=False):
@@ -163,18 +165,19 @@ def test_simple_evaluate_runs_the_tiny_model_on_two_offline_streams(tiny_model_d
         assert len(state["agent"]["memory"]["keys"]) == 3  # MemPrompt stored every step of this task only
 
 
-def run_copier(agent, limit=None, **extra):
-    args = {"base": "hfx-test-copier", "agent": agent, "retrieval": "numpy", **extra}
+def run_copier(agent, limit=None, stream="multihop", **extra):
+    args = {"base": "hfx-test-copier", "agent": agent, "retrieval": "numpy", "stream": stream, **extra}
+    task = f"hfx_streambench_{stream}_offline"
     output = lm_eval.simple_evaluate(
         model="hfx-stream",
         model_args=",".join(f"{k}={v}" for k, v in args.items()),
-        tasks=["hfx_streambench_multihop_offline"],
+        tasks=[task],
         task_manager=task_manager(num_samples=STREAM_LENGTH, data_seed=0, seed=0),
         bootstrap_iters=0,
         limit=limit,
     )
-    samples = sorted(output["samples"]["hfx_streambench_multihop_offline"], key=lambda s: s["doc_id"])
-    return output["results"]["hfx_streambench_multihop_offline"]["acc,none"], [s["acc"] for s in samples]
+    samples = sorted(output["samples"][task], key=lambda s: s["doc_id"])
+    return output["results"][task]["acc,none"], [s["acc"] for s in samples]
 
 
 def test_copying_model_learns_through_the_wrapper():
@@ -185,6 +188,15 @@ def test_copying_model_learns_through_the_wrapper():
     assert icl > zero + 0.1
     assert sum(icl_steps[-66:]) > sum(icl_steps[:66]) + 10  # the last third beats the first
     assert abs(sum(zero_steps[-66:]) - sum(zero_steps[:66])) < sum(icl_steps[-66:]) - sum(icl_steps[:66])
+
+
+def test_copying_model_learns_the_offline_tool_stream_through_the_wrapper():
+    zero, _ = run_copier("zeroshot", stream="tools")
+    icl, icl_steps = run_copier("self_stream_icl", stream="tools")
+    oracle, _ = run_copier("gt", stream="tools")
+    assert oracle == 1.0
+    assert icl > zero + 0.15
+    assert sum(icl_steps[-66:]) > sum(icl_steps[:66]) + 10
 
 
 def test_resume_mid_stream_through_the_wrapper(tmp_path):
@@ -225,3 +237,8 @@ def test_mam_builds_one_base_per_model():
     assert len(lm.bases) == 3
     agent, _, _ = lm.session("t")
     assert len(agent.models) == 3 and agent.name == "ma_rr"
+    args = {"agent": "ma_dts", "pretrained": "m1|m2", "agent_seed": 4, "warmup_steps": 2, "dts_c": 50}
+    lm = StreamLM(base="hfx-test-copier", retrieval="numpy", **args)
+    agent, _, _ = lm.session("t")
+    assert agent.name == "ma_dts" and len(agent.models) == 2
+    assert (agent.config.seed, agent.config.warmup_steps, agent.arms.dynamic_c) == (4, 2, 50)

@@ -5,7 +5,8 @@
 - :class:`OfflineToolWorld`: deterministic APIs over data shipped in the package, seeded faults, queries with
   gold answers;
 - :class:`CachedToolEnvironment`: StableToolBench's ``tool_response_cache`` layout, never the network;
-- :class:`HTTPToolEnvironment`: a running StableToolBench server.
+- :class:`HTTPToolEnvironment`: a running StableToolBench server;
+- :mod:`hf_ext.agents.tools.stream`: the offline world's single-call requests as a StreamBench stream.
 
 Example:
     >>> from hf_ext.agents.tools import OfflineToolWorld

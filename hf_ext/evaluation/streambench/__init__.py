@@ -1,7 +1,8 @@
 """StreamBench (Wu et al., NeurIPS 2024 D&B): agents that learn from a stream of inputs and feedback.
 
 Parts: :mod:`~.benches` (prompts and scoring per dataset family), :mod:`~.checkers`, :mod:`~.agents` (all
-baselines and Self-/MAM-StreamICL), :mod:`~.memory` and :mod:`~.retrieval`, :mod:`~.protocol` (the stream
+baselines and Self-/MAM-StreamICL), :mod:`~.bandit` (Thompson sampling over answering models),
+:mod:`~.memory` and :mod:`~.retrieval`, :mod:`~.protocol` (the stream
 loop, logs and resume), :mod:`~.offline` (streams built by the package), :mod:`~.hub` (the official data),
 :mod:`~.lm_eval_model` (the ``hfx-stream`` lm-eval model), :mod:`~.plots` and :mod:`~.generation`.
 

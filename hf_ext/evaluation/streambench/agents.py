@@ -18,6 +18,9 @@ agent              memory and behaviour
 ``self_stream_icl``  only its own **correct** outputs, as (question, answer) shots; top-k in the prompt
 ``ma_rr``          MAM-StreamICL: one shared store of correct outputs, the answering model chosen
                    round-robin over ``models`` by time step
+``ma_ts``          the same store; the answering model chosen by Thompson sampling over per-model Beta
+                   posteriors updated by the feedback (round-robin for the first ``warmup_steps``)
+``ma_dts``         as ``ma_ts`` with dynamic Thompson sampling (counts capped at ``dts_c``, 100)
 ``gt``             sanity check: answers with the gold reply (should score 100 %)
 =================  ===========================================================================================
 
@@ -46,6 +49,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hf_ext.errors import HFExtError
+from hf_ext.evaluation.streambench.bandit import DTS_C, ThompsonArms
 from hf_ext.evaluation.streambench.benches import SHOTS_SEPARATOR, Bench
 from hf_ext.evaluation.streambench.memory import ORDERS, RetrievalMemory, WindowMemory
 
@@ -79,6 +83,9 @@ class AgentConfig:
         feedback: ``binary`` (the paper's) or ``ground_truth``.
         refine_rounds: self-refine's feedback/refine rounds (4).
         fewshot_k: shots of the ``fewshot`` agent.
+        seed: random order of retrieved shots (``order="random"``) and the Thompson-sampling draws.
+        warmup_steps: ``ma_ts``/``ma_dts`` answer round-robin for this many steps first (official: 0).
+        dts_c: the total count ``C`` at which ``ma_dts`` starts forgetting (official: 100).
     """
 
     max_tokens: int = 64
@@ -93,8 +100,14 @@ class AgentConfig:
     refine_rounds: int = 4
     fewshot_k: int = 4
     seed: int = 0
+    warmup_steps: int = 0
+    dts_c: float = DTS_C
 
     def __post_init__(self) -> None:
+        if self.warmup_steps < 0:
+            raise HFExtError(f"agent config: warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.dts_c <= 0:
+            raise HFExtError(f"agent config: dts_c must be positive, got {self.dts_c}")
         for name in ("max_tokens", "long_max_tokens", "top_k", "window", "fewshot_k"):
             if int(getattr(self, name)) < 1:
                 raise HFExtError(f"agent config: {name} must be at least 1, got {getattr(self, name)}")
@@ -326,6 +339,47 @@ class MAMStreamICL(SelfStreamICL):
         return self.step % len(self.models)
 
 
+class MAMThompson(MAMStreamICL):
+    """MAM-StreamICL choosing the answering model by Thompson sampling (official ``ma_ts``): one Beta
+    posterior per model over "the feedback says correct", updated after every step by the model that
+    answered; round-robin during the first ``warmup_steps``."""
+
+    name = "ma_ts"
+    dynamic = False
+
+    def __init__(self, models, config=None):
+        super().__init__(models, config)
+        c = self.config
+        self.arms = ThompsonArms(len(self.models), seed=c.seed, dynamic_c=c.dts_c if self.dynamic else None)
+
+    def answering_model(self) -> int:
+        if self.step < self.config.warmup_steps:
+            return super().answering_model()
+        return self.arms.choose()
+
+    def update(self, bench, doc, output, feedback):
+        self.arms.update(self.last_model, feedback.correct)
+        return super().update(bench, doc, output, feedback)
+
+    def _memory_state(self):
+        return {"store": self.memory.state_dict(), "arms": self.arms.state_dict()}
+
+    def _load_memory_state(self, state):
+        self.memory.load_state_dict(state["store"])
+        self.arms.load_state_dict(state["arms"])
+
+
+class MAMDynamicThompson(MAMThompson):
+    """``ma_ts`` with dynamic Thompson sampling (official ``ma_dts``): each model's counts stop growing at
+    ``dts_c`` and old feedback fades, so the choice follows a model whose accuracy changes."""
+
+    name = "ma_dts"
+    dynamic = True
+
+
+MULTI_MODEL_AGENTS = ("ma_rr", "ma_ts", "ma_dts")
+
+
 AGENTS: dict[str, type[Agent]] = {
     cls.name: cls
     for cls in (
@@ -337,6 +391,8 @@ AGENTS: dict[str, type[Agent]] = {
         MemPrompt,
         SelfStreamICL,
         MAMStreamICL,
+        MAMThompson,
+        MAMDynamicThompson,
         GroundTruth,
     )
 }
@@ -349,4 +405,4 @@ def make_agent(name: str, models: Sequence[Model], config: AgentConfig | None = 
     return AGENTS[name](models, config, **kwargs)
 
 
-__all__ = ["AGENTS", "Agent", "AgentConfig", "Feedback", "make_agent"]
+__all__ = ["AGENTS", "MULTI_MODEL_AGENTS", "Agent", "AgentConfig", "Feedback", "make_agent"]

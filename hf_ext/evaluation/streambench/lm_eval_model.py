@@ -11,10 +11,11 @@ shared across tasks).
 * ``base`` (``hf``): the lm-eval model to wrap (``hf``, ``vllm``, ``local-completions``, ...).
 * ``agent`` (``self_stream_icl``): an agent of :data:`hf_ext.evaluation.streambench.agents.AGENTS` except
   ``fewshot`` (use the base model with ``--num_fewshot`` for that baseline).
-* ``pretrained``: for ``agent=ma_rr``, several models separated by ``|`` (one base model each, answering
-  round-robin over one shared memory).
+* ``pretrained``: for ``agent=ma_rr`` (or ``ma_ts``/``ma_dts``), several models separated by ``|`` (one base
+  model each, answering round-robin, or chosen by Thompson sampling, over one shared memory).
 * ``feedback`` (``binary``/``ground_truth``), ``top_k``, ``window``, ``grow_mode``, ``order``, ``embedder``,
-  ``retrieval`` (``auto``/``faiss``/``numpy``), ``max_tokens``, ``long_max_tokens``.
+  ``retrieval`` (``auto``/``faiss``/``numpy``), ``max_tokens``, ``long_max_tokens``; for ``ma_ts``/``ma_dts``
+  ``agent_seed`` (0), ``warmup_steps`` (0) and ``dts_c`` (100).
 * ``log_dir``: per-task ``steps.jsonl``, ``state.json`` and ``curve.json`` go to ``log_dir/<task>/``;
   ``resume=True`` continues a stopped run from there.
 
@@ -39,7 +40,7 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import get_model
 
 from hf_ext.errors import HFExtError
-from hf_ext.evaluation.streambench.agents import AgentConfig, make_agent
+from hf_ext.evaluation.streambench.agents import MULTI_MODEL_AGENTS, AgentConfig, make_agent
 from hf_ext.evaluation.streambench.benches import Settings
 from hf_ext.evaluation.streambench.protocol import StreamLogger, run_step
 
@@ -58,6 +59,9 @@ WRAPPER_KEYS = {
     "refine_rounds",
     "log_dir",
     "resume",
+    "agent_seed",
+    "warmup_steps",
+    "dts_c",
 }
 CONFIG_KEYS = {
     "feedback": "feedback",
@@ -70,6 +74,9 @@ CONFIG_KEYS = {
     "max_tokens": "max_tokens",
     "long_max_tokens": "long_max_tokens",
     "refine_rounds": "refine_rounds",
+    "agent_seed": "seed",
+    "warmup_steps": "warmup_steps",
+    "dts_c": "dts_c",
 }
 
 
@@ -125,8 +132,10 @@ class StreamLM(LM):
                 "agent=fewshot: run the base model itself with --num_fewshot K (the task's train split gives "
                 "the fixed shots)"
             )
-        if len(bases) > 1 and self.agent_name != "ma_rr":
-            raise HFExtError(f"several models in pretrained=... need agent=ma_rr, not {self.agent_name!r}")
+        if len(bases) > 1 and self.agent_name not in MULTI_MODEL_AGENTS:
+            raise HFExtError(
+                f"several models in pretrained=... need agent=ma_rr, ma_ts or ma_dts, not {self.agent_name!r}"
+            )
         self.config = AgentConfig(**{CONFIG_KEYS[k]: v for k, v in own.items() if k in CONFIG_KEYS})
         self.max_tokens_from_task = "max_tokens" not in own
         self.log_dir = Path(own["log_dir"]) if own.get("log_dir") else None

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hf_ext.agents.tools.stream import offline_stream_docs
 from hf_ext.errors import HFExtError
 from hf_ext.evaluation.streambench.benches import Settings, bench_of
 from hf_ext.evaluation.streambench.hub import load_hub_stream
-from hf_ext.evaluation.streambench.offline import offline_docs
 from hf_ext.evaluation.streambench.protocol import stream_order
 
 try:  # registers --model hfx-stream as soon as lm-eval loads one of these tasks
@@ -57,9 +57,9 @@ def load_offline(**metadata: Any) -> dict[str, Any]:
         _int(metadata, "seed", DEFAULT_SEED),
         _int(metadata, "data_seed", 0),
     )
-    docs = offline_docs(stream, n=n, seed=data_seed)
+    docs = offline_stream_docs(stream, n=n, seed=data_seed)
     ordered = [dict(docs[i], doc_id=position) for position, i in enumerate(stream_order(len(docs), seed))]
-    train = offline_docs(stream, n=16, seed=data_seed, split="train")
+    train = offline_stream_docs(stream, n=16, seed=data_seed, split="train")
     return {"test": Dataset.from_list(ordered), "train": Dataset.from_list(train)}
 
 

@@ -57,6 +57,19 @@ def test_run_refusals(tiny_model_dir, tmp_path):
     assert run(tiny_model_dir, tiny_model_dir) == 2  # --out is the model folder
 
 
+def test_run_tools_offline_and_thompson_over_two_models(tiny_model_dir, tmp_path):
+    tools = ["--dataset", "tools_offline", "--agent", "gt", "--num-samples", "4"]
+    assert run(tiny_model_dir, tmp_path / "gt", *tools) == 0
+    result = json.loads((tmp_path / "gt" / "result.json").read_text())
+    assert result["metrics"] == {"acc": 1.0, "api_acc": 1.0}
+    two = ["--agent", "ma_ts", "--model", tiny_model_dir, "--agent-seed", "3", "--warmup-steps", "2"]
+    assert run(tiny_model_dir, tmp_path / "ts", *two) == 0
+    steps = [json.loads(line) for line in (tmp_path / "ts" / "steps.jsonl").read_text().splitlines()]
+    assert [s["model"] for s in steps[:2]] == [0, 1]  # round-robin warm-up
+    state = json.loads((tmp_path / "ts" / "state.json").read_text())["agent"]["memory"]
+    assert sum(state["arms"]["successes"]) + sum(state["arms"]["failures"]) == 5
+
+
 def test_plot_reads_our_logs_and_lm_eval_samples(tmp_path):
     ours = tmp_path / "ours"
     ours.mkdir()
