@@ -2,7 +2,7 @@
 
 The model (about 4M parameters: 4 layers, width 256, 8 heads, vocabulary 4096, tied embeddings) is trained
 from scratch with AdamW for 300 steps of 16 x 128 tokens on the training split of
-:mod:`hf_ext.data.prose` (CPython's bundled documentation, PSF License). That takes about 2.5 minutes on
+:mod:`hf_ext.data.prose` (CPython's bundled documentation, PSF License). That takes about 5.5 minutes on
 2 CPU cores. The result is saved with safetensors under ``cache_dir()/reference_lm/<key>`` together with
 ``reference_lm.json`` (perplexities before and after training, data source, timing), so it is built once per
 machine. Concurrent callers (two ranks, parallel tests) wait on a file lock instead of building twice.
