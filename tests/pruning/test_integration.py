@@ -227,6 +227,10 @@ def test_cli_prunes_with_a_baseline_and_rejects_the_source_folder(tmp_path, caps
     saved = json.loads((tmp_path / "out" / "slimgpt_config.json").read_text())
     assert saved["method"] == "wanda-sp" and saved["schedule"] == "uniform"
     assert AutoModelForCausalLM.from_pretrained(tmp_path / "out").config.model_type == "hfx_slim_mistral"
+    assert not list((tmp_path / "out").glob("*.py"))  # no code unless --remote-code
+    assert main(["prune", "wanda-sp", *common, "--save-dir", str(tmp_path / "shared"), "--remote-code"]) == 0
+    assert (tmp_path / "shared" / "modeling_hfx_slim.py").is_file()
+    assert json.loads((tmp_path / "shared" / "config.json").read_text())["auto_map"]
 
     assert main(["prune", "slimgpt", *common, "--save-dir", source]) == 2
     assert "overlaps the input" in capsys.readouterr().err
