@@ -2,8 +2,11 @@
 
 Example:
     >>> from hf_ext.utils import cache_dir, import_object
-    >>> cache_dir().name
-    'hf_ext'
+    >>> import os
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {"HF_EXT_CACHE": "/data/hf-ext-cache"}):
+    ...     str(cache_dir())
+    '/data/hf-ext-cache'
     >>> import_object("math:sqrt")(9.0)
     3.0
 """
