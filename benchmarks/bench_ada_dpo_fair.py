@@ -43,7 +43,7 @@ from hf_ext.testing import reference_lm, reference_texts
 from hf_ext.utils import atomic_write_text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_ra_rlhf_tail import classifier  # noqa: E402  (the gold reward, shared with the RA-RLHF benchmark)
+from bench_ra_rlhf_tail import classifier, resumed  # noqa: E402  (gold reward and resume, shared with RA-RLHF)
 
 RESULTS = Path(__file__).parent / "results" / "ada_dpo_fair.json"
 PROMPT_WORDS = 6
@@ -228,19 +228,6 @@ PROTOCOL_FIELDS = (
 )  # fmt: skip
 
 
-def resumed_runs(arguments) -> dict | None:
-    """``per_setting`` of an unfinished ``--out`` with the same protocol, or None (nothing to resume)."""
-    if not (arguments.resume and arguments.out.exists()):
-        return None
-    saved = json.loads(arguments.out.read_text(encoding="utf-8"))
-    if saved.get("complete", True):
-        raise SystemExit(f"{arguments.out}: already complete; nothing to resume")
-    for field in PROTOCOL_FIELDS:
-        if saved["settings"].get(field) != getattr(arguments, field):
-            raise SystemExit(f"{arguments.out}: settings field {field!r} differs; cannot resume")
-    return saved["per_setting"]
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Selection seeds: every setting. Held-out seeds: only the two settings chosen on the selection seeds
     (all the comparison needs). Writes the results file after every run (``"complete": false`` until the
@@ -262,7 +249,8 @@ def main(argv: list[str] | None = None) -> dict:
     selection, heldout = seeds[: arguments.select_seeds], seeds[arguments.select_seeds :]
     names = [setting_name(s) for s in SETTINGS]
     by_name = dict(zip(names, SETTINGS))
-    per_setting = resumed_runs(arguments) or {name: {"gold_reward": {}, "kl": {}} for name in names}
+    saved = resumed(arguments, PROTOCOL_FIELDS)
+    per_setting = saved["per_setting"] if saved else {name: {"gold_reward": {}, "kl": {}} for name in names}
     baseline = evaluate(reference, reference, tokenizer, eval_prompts, arguments)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(arguments).items()}
 

@@ -304,14 +304,15 @@ PROTOCOL_FIELDS = ("seeds", "steps", "batch", "train_prompts", "test_hard", "per
 METHODS = (("PPO (alpha=1)", 1.0), ("CVaR-PPO (alpha=0.4)", 0.4))
 
 
-def resumed(arguments) -> dict | None:
-    """The prompts and runs of an unfinished ``--out`` with the same protocol, or None."""
+def resumed(arguments, protocol_fields: tuple[str, ...] = PROTOCOL_FIELDS) -> dict | None:
+    """The saved results of an unfinished ``--out`` whose ``protocol_fields`` settings equal ``arguments``'s,
+    or None when there is nothing to resume (shared with the Ada-DPO benchmark)."""
     if not (arguments.resume and arguments.out.exists()):
         return None
     saved = json.loads(arguments.out.read_text(encoding="utf-8"))
     if saved.get("complete", True):
         raise SystemExit(f"{arguments.out}: already complete; nothing to resume")
-    for field in PROTOCOL_FIELDS:
+    for field in protocol_fields:
         if saved["settings"].get(field) != getattr(arguments, field):
             raise SystemExit(f"{arguments.out}: settings field {field!r} differs; cannot resume")
     return saved

@@ -3,7 +3,8 @@
 The model (about 4M parameters: 4 layers, width 256, 8 heads, vocabulary 4096, tied embeddings) is trained
 from scratch with AdamW for 300 steps of 16 x 128 tokens on the training split of
 :mod:`hf_ext.data.prose` (CPython's bundled documentation, PSF License). That takes about 5.5 minutes on
-2 CPU cores. The result is saved with safetensors under ``cache_dir()/reference_lm/<key>`` together with
+2 CPU cores; the build uses every core the process may use, whatever torch thread count the caller set.
+The result is saved with safetensors under ``cache_dir()/reference_lm/<key>`` together with
 ``reference_lm.json`` (perplexities before and after training, data source, timing), so it is built once per
 machine. Concurrent callers (two ranks, parallel tests) wait on a file lock instead of building twice.
 
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +71,21 @@ def reference_lm_path() -> Path:
         if not (target / INFO_FILE).exists():
             staging = target.with_name(target.name + ".partial")
             shutil.rmtree(staging, ignore_errors=True)
-            build_reference_lm(staging)
+            with every_core():  # callers often pin torch to one thread; the build is worth all of them
+                build_reference_lm(staging)
             staging.rename(target)
     return target
+
+
+@contextmanager
+def every_core():
+    """Run torch on every CPU this process may use, then restore the caller's thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(previous, len(os.sched_getaffinity(0))))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def reference_lm(dtype: torch.dtype = torch.float32):

@@ -38,3 +38,18 @@ def test_perplexity_of_a_perfect_predictor_is_one():
             return {"input_ids": [[3] * 10 for _ in texts]}
 
     assert perplexity(Repeater(), Tokenizer(), ["x"] * 4, seq_len=8) == 1.0
+
+
+def test_the_build_uses_every_core_and_gives_the_callers_thread_count_back():
+    import os
+
+    from hf_ext.testing.reference import every_core
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the benchmarks and the one_torch_thread fixture do before the first build
+    try:
+        with every_core():
+            assert torch.get_num_threads() == len(os.sched_getaffinity(0))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)
