@@ -3,10 +3,12 @@
 Everything is built here, on CPU, with no pretrained weights (none are reachable on these machines):
 
 1. the offline tool world's scripted expert (``noise`` mistakes per step, injected API faults) grows DFSDT
-   trees on training queries of the chosen groups (default G1 and G2); their success paths are the SFT data
-   (``tree_sft_dataset``, loss on the assistant steps only);
-2. a small Llama (random init, the package's byte-level BPE tokenizer) is trained on them with TRL's SFT
-   (by default once, with seed 0, and shared by all seeds: SFT is the costliest stage);
+   trees on training queries of the chosen groups (default G1, G2 and G3); their success paths are the SFT
+   data (``tree_sft_dataset``, loss on the assistant steps only);
+2. a small Llama (random init; by default a byte-level BPE trained on those SFT conversations, in which a
+   value such as ``Osaka`` is the same tokens in the query, the call and the observation, and a compact
+   rendering of the system prompt) is trained on them with TRL's SFT (by default once, with seed 0, and
+   shared by all seeds: SFT is the costliest stage);
 3. the SFT model grows its own DFSDT trees on training queries; TP-LLaMA's pairs are mined from them and
    from the expert's trees (``--pairs-from own|expert|both``);
 4. four policies: (a) SFT only, (b) SFT + step-wise DPO, (c) SFT + path-wise DPO, (d) SFT + step-wise DPO
@@ -17,7 +19,7 @@ Everything is built here, on CPU, with no pretrained weights (none are reachable
 
 Every field of :class:`Setting` is a command-line flag (``--sft-epochs 12``, ``--groups G1 G2 G3``...).
 
-    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 18] ...
+    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 20] ...
     python benchmarks/bench_tree_preference_miniature.py --tiny      # the smoke setting the tests run
 
 Writes ``benchmarks/results/tree_preference_miniature.json`` (``--out`` to change) and prints a Markdown
@@ -74,8 +76,9 @@ class Setting:
 
     seeds: int = 3
     groups: tuple[str, ...] = ("G1", "G2", "G3")
-    train_per_group: int = 140  # training queries per group (G3 has only 71: all of them are taken)
-    test_per_group: int = 6
+    # training queries per group, or all there are when a group has fewer (train split: G1 491, G2 142, G3 71)
+    train_per_group: int = 500
+    test_per_group: int = 10
     distractors: int = 0  # the system prompt lists only the query's APIs (and Finish)
     expert_noise: float = 0.3
     fault_rate: float = 0.1
@@ -91,7 +94,7 @@ class Setting:
     # sequences for a small model; same messages, rendered by the chat template)
     system_prompt: str = "compact"
     batch_size: int = 8  # sequences per optimizer step (SFT and DPO)
-    sft_epochs: int = 14
+    sft_epochs: int = 20
     sft_lr: float = 3e-3
     sft_schedule: str = "cosine"  # SFT learning-rate schedule (transformers' lr_scheduler_type), 5 % warmup
     sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
