@@ -19,7 +19,7 @@ Everything is built here, on CPU, with no pretrained weights (none are reachable
 
 Every field of :class:`Setting` is a command-line flag (``--sft-epochs 12``, ``--groups G1 G2 G3``...).
 
-    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 20] ...
+    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 14] ...
     python benchmarks/bench_tree_preference_miniature.py --tiny      # the smoke setting the tests run
 
 Writes ``benchmarks/results/tree_preference_miniature.json`` (``--out`` to change) and prints a Markdown
@@ -77,8 +77,8 @@ class Setting:
     seeds: int = 3
     groups: tuple[str, ...] = ("G1", "G2", "G3")
     # training queries per group, or all there are when a group has fewer (train split: G1 491, G2 142, G3 71)
-    train_per_group: int = 500
-    test_per_group: int = 10
+    train_per_group: int = 140
+    test_per_group: int = 6
     distractors: int = 0  # the system prompt lists only the query's APIs (and Finish)
     expert_noise: float = 0.3
     fault_rate: float = 0.1
@@ -94,7 +94,7 @@ class Setting:
     # sequences for a small model; same messages, rendered by the chat template)
     system_prompt: str = "compact"
     batch_size: int = 8  # sequences per optimizer step (SFT and DPO)
-    sft_epochs: int = 20
+    sft_epochs: int = 14
     sft_lr: float = 3e-3
     sft_schedule: str = "cosine"  # SFT learning-rate schedule (transformers' lr_scheduler_type), 5 % warmup
     sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
