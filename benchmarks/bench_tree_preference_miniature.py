@@ -3,10 +3,12 @@
 Everything is built here, on CPU, with no pretrained weights (none are reachable on these machines):
 
 1. the offline tool world's scripted expert (``noise`` mistakes per step, injected API faults) grows DFSDT
-   trees on training queries of the chosen groups (default G1 and G2); their success paths are the SFT data
-   (``tree_sft_dataset``, loss on the assistant steps only);
-2. a small Llama (random init, the package's byte-level BPE tokenizer) is trained on them with TRL's SFT
-   (by default once, with seed 0, and shared by all seeds: SFT is the costliest stage);
+   trees on training queries of the chosen groups (default G1, G2 and G3); their success paths are the SFT
+   data (``tree_sft_dataset``, loss on the assistant steps only);
+2. a small Llama (random init; by default a byte-level BPE trained on those SFT conversations, in which a
+   value such as ``Osaka`` is the same tokens in the query, the call and the observation, and a compact
+   rendering of the system prompt) is trained on them with TRL's SFT (by default once, with seed 0, and
+   shared by all seeds: SFT is the costliest stage);
 3. the SFT model grows its own DFSDT trees on training queries; TP-LLaMA's pairs are mined from them and
    from the expert's trees (``--pairs-from own|expert|both``);
 4. four policies: (a) SFT only, (b) SFT + step-wise DPO, (c) SFT + path-wise DPO, (d) SFT + step-wise DPO
@@ -17,7 +19,7 @@ Everything is built here, on CPU, with no pretrained weights (none are reachable
 
 Every field of :class:`Setting` is a command-line flag (``--sft-epochs 12``, ``--groups G1 G2 G3``...).
 
-    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 18] ...
+    python benchmarks/bench_tree_preference_miniature.py [--seeds 3] [--sft-epochs 14] ...
     python benchmarks/bench_tree_preference_miniature.py --tiny      # the smoke setting the tests run
 
 Writes ``benchmarks/results/tree_preference_miniature.json`` (``--out`` to change) and prints a Markdown
@@ -48,6 +50,22 @@ MARKED_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
 )
+# ``system_prompt="compact"``: the same template, but the system message (ToolLLaMA's instructions + one JSON
+# schema per function, as hf_ext.data.tool_trees renders it) is shown as one short instruction and one
+# ``name(required arguments)`` per function. It is a rendering of the same messages, so SFT, DPO and the
+# search all see it alike; the trees on disk keep the full prompt.
+COMPACT_TEMPLATE = MARKED_TEMPLATE.replace(
+    "{% else %}",
+    "{% elif message['role'] == 'system' and 'one per line):' in message['content'] %}"
+    "{{ '<|system|>Solve the task step by step: Action: <function>, Action Input: <JSON>; end with Finish"
+    " (give_answer with final_answer, or give_up_and_restart). Functions:' }}"
+    "{% for line in message['content'].split('one per line):\n')[1].split('\n') %}"
+    "{{ ' ' + line.split('\"name\":\"')[1].split('\"')[0] + '('"
+    " + line.split('\"required\":[')[1].split(']')[0].replace('\"', '') + ')' }}"
+    "{% endfor %}{{ '</s>\n' }}"
+    "{% else %}",
+    1,
+)
 VARIANTS = ("sft", "sft+step-dpo", "sft+path-dpo", "sft+step-adaptive-dpo")
 GROUPS = ("G1", "G2", "G3")  # the groups the world has
 
@@ -57,30 +75,44 @@ class Setting:
     """Sizes of one run (defaults: the real miniature; :meth:`tiny`: the smoke test)."""
 
     seeds: int = 3
-    groups: tuple[str, ...] = ("G1", "G2")  # G3 (three chained calls) is left out: too long for the budget
-    train_per_group: int = 24
+    groups: tuple[str, ...] = ("G1", "G2", "G3")
+    # training queries per group, or all there are when a group has fewer (train split: G1 491, G2 142, G3 71)
+    train_per_group: int = 140
     test_per_group: int = 6
     distractors: int = 0  # the system prompt lists only the query's APIs (and Finish)
     expert_noise: float = 0.3
     fault_rate: float = 0.1
     hidden_size: int = 128
     layers: int = 2
-    vocab_size: int = 4096
-    sft_epochs: int = 18
+    vocab_size: int = 2048
+    # "prose": the package's byte-level BPE trained on English prose; "world": a byte-level BPE of the same
+    # size trained here on the training split's SFT conversations only (held-out queries stay unseen), split
+    # on spaces and punctuation but not on "_", so function names and the world's entity values are short
+    tokenizer: str = "world"
+    # "full": the system message as the trees hold it (ToolLLaMA's instructions + every function's JSON
+    # schema); "compact": one short instruction and ``name(required arguments)`` per function (shorter
+    # sequences for a small model; same messages, rendered by the chat template)
+    system_prompt: str = "compact"
+    batch_size: int = 8  # sequences per optimizer step (SFT and DPO)
+    sft_epochs: int = 14
     sft_lr: float = 3e-3
+    sft_schedule: str = "cosine"  # SFT learning-rate schedule (transformers' lr_scheduler_type), 5 % warmup
     sft_loss: str = "assistant"  # "assistant": loss on the model's steps only; "all": on every token
-    thoughts: bool = True  # train (SFT and DPO) on steps with their Thought, or on Action + Action Input only
+    thoughts: bool = (
+        False  # train (SFT and DPO) on steps with their Thought, or on Action + Action Input only
+    )
     shared_sft: bool = True  # one SFT model (seed 0) for every seed; seeds then vary the rest
-    own_tree_queries: int = 16  # training queries the SFT model grows its own trees on (0: all)
+    own_tree_queries: int = 36  # training queries the SFT model grows its own trees on (0: all)
     sft_format: str = "conversation"  # "conversation": one example per success path; "steps": one per step
     dpo_steps: int = 12
     dpo_lr: float = 5e-4
     beta: float = 0.1
     max_length: int = (
-        1536  # tokens per training sequence; the policy sees the last max_length - max_new_tokens
+        512  # tokens per training sequence; the policy sees the last max_length - max_new_tokens
     )
-    max_new_tokens: int = 96
-    temperature: float = 0.5
+    max_new_tokens: int = 48
+    temperature: float = 0.0  # sampling temperature of the test runs; 0: greedy decoding
+    own_temperature: float = 0.7  # temperature of the SFT model's own (pair-mining) trees; < 0: temperature
     beam_width: int = 2
     max_steps: int = 12
     max_queries: int = 5
@@ -100,6 +132,10 @@ class Setting:
             hidden_size=32,
             layers=1,
             vocab_size=512,
+            batch_size=2,
+            thoughts=True,
+            sft_schedule="constant",
+            own_temperature=-1.0,
             sft_epochs=1,
             dpo_steps=1,
             max_new_tokens=8,
@@ -114,8 +150,25 @@ class Setting:
             temperature=0.7,
         )
 
+    def __post_init__(self) -> None:
+        from hf_ext.errors import HFExtError
 
-def _common_args(output_dir: str, seed: int) -> dict[str, Any]:
+        if self.tokenizer not in ("prose", "world"):
+            raise HFExtError(f"tokenizer must be 'prose' or 'world', got {self.tokenizer!r}")
+        if self.system_prompt not in ("full", "compact"):
+            raise HFExtError(f"system_prompt must be 'full' or 'compact', got {self.system_prompt!r}")
+        if self.batch_size < 1:
+            raise HFExtError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.temperature < 0:
+            raise HFExtError(f"temperature must be >= 0 (0: greedy), got {self.temperature}")
+        unknown = sorted(set(self.groups) - set(GROUPS))
+        if unknown:
+            raise HFExtError(f"groups: unknown {unknown}; the world has {list(GROUPS)}")
+
+
+def _common_args(
+    output_dir: str, seed: int, batch_size: int = 2, schedule: str = "constant"
+) -> dict[str, Any]:
     return {
         "output_dir": output_dir,
         "report_to": "none",
@@ -125,21 +178,61 @@ def _common_args(output_dir: str, seed: int) -> dict[str, Any]:
         "save_strategy": "no",
         "logging_steps": 1,
         "seed": seed,
-        "per_device_train_batch_size": 2,
-        "lr_scheduler_type": "constant",
+        "per_device_train_batch_size": batch_size,
+        "lr_scheduler_type": schedule,
+        "warmup_steps": 0 if schedule == "constant" else 0.05,  # a float < 1: a fraction of the steps
     }
 
 
-def build_model(setting: Setting, seed: int):
+def world_tokenizer(trees_dir: Path, vocab_size: int, model_max_length: int):
+    """A byte-level BPE trained on the text of the SFT conversations in ``trees_dir`` (the training split),
+    with the tiny tokenizer's special tokens and chat template. Pre-tokenization cuts text into letter runs
+    (``_`` included, so ``weather_for_weathernow`` can be one token), digit runs, punctuation runs and
+    spaces, and spaces never join a word: ``Osaka`` is the same token in the query, in ``{"city": "Osaka"}``
+    and in an observation, so copying a value is copying a token."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from hf_ext.data.tool_trees import tree_sft_dataset
+    from hf_ext.testing.tokenizer import BOS, CHAT_TEMPLATE, EOS, PAD, ROLE_TOKENS, SPECIAL_TOKENS, UNK
+
+    texts = [m["content"] for row in tree_sft_dataset(trees_dir)["messages"] for m in row]
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"[A-Za-z_]+|[0-9]+|[^\sA-Za-z0-9_]+|\s+"), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])  # fmt: skip
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )  # fmt: skip
+    backend.train_from_iterator(texts, trainer=trainer)
+    bos = backend.token_to_id(BOS)
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token=BOS, eos_token=EOS, pad_token=PAD, unk_token=UNK,
+        additional_special_tokens=list(ROLE_TOKENS), chat_template=CHAT_TEMPLATE,
+        model_max_length=model_max_length,
+    )  # fmt: skip
+
+
+def build_model(setting: Setting, seed: int, trees_dir: Path | None = None):
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
 
     from hf_ext.testing import tiny_tokenizer
 
-    tokenizer = tiny_tokenizer(vocab_size=setting.vocab_size, model_max_length=setting.max_length + 256)
-    tokenizer.chat_template = MARKED_TEMPLATE  # same text; lets SFT put the loss on the assistant turns only
+    if setting.tokenizer == "world":
+        tokenizer = world_tokenizer(trees_dir, setting.vocab_size, setting.max_length + 256)
+    else:
+        tokenizer = tiny_tokenizer(vocab_size=setting.vocab_size, model_max_length=setting.max_length + 256)
+    # same text (or the compact system message); lets SFT put the loss on the assistant turns only
+    tokenizer.chat_template = COMPACT_TEMPLATE if setting.system_prompt == "compact" else MARKED_TEMPLATE
     config = LlamaConfig(
-        vocab_size=setting.vocab_size, hidden_size=setting.hidden_size,
+        vocab_size=len(tokenizer), hidden_size=setting.hidden_size,
         intermediate_size=4 * setting.hidden_size, num_hidden_layers=setting.layers, num_attention_heads=4,
         num_key_value_heads=4, max_position_embeddings=setting.max_length + 256, tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
@@ -161,7 +254,8 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
     if setting.sft_format == "steps":
         data = step_examples(data)
     args = SFTConfig(
-        **_common_args(str(workdir / "sft"), seed), num_train_epochs=setting.sft_epochs,
+        **_common_args(str(workdir / "sft"), seed, setting.batch_size, setting.sft_schedule),
+        num_train_epochs=setting.sft_epochs,
         learning_rate=setting.sft_lr, max_length=setting.max_length, truncation_mode="keep_end",
         assistant_only_loss=setting.sft_loss == "assistant",
     )  # fmt: skip
@@ -197,7 +291,7 @@ def train_dpo(
     from hf_ext.trainers.tree_preference_trainer import TreePreferenceTrainer
 
     args = TreePreferenceConfig(
-        **_common_args(str(workdir / variant), seed), max_steps=setting.dpo_steps,
+        **_common_args(str(workdir / variant), seed, setting.batch_size), max_steps=setting.dpo_steps,
         learning_rate=setting.dpo_lr, beta=setting.beta, max_length=setting.max_length,
         truncation_mode="keep_end",
         pair_mode="path" if "path" in variant else "step", adaptive_scaling="adaptive" in variant,
@@ -212,12 +306,13 @@ def train_dpo(
     return trainer.model.eval(), {"pairs": trainer.tree_stats.get("pairs"), "dpo_loss_last": losses[-1]}
 
 
-def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed: int):
+def grow(model, tokenizer, world, queries, out_dir: Path, setting: Setting, seed: int, temperature=None):
     from hf_ext.agents.dfsdt import TransformersPolicy, run_dfsdt
 
+    temperature = setting.temperature if temperature is None else temperature
     policy = TransformersPolicy(
-        model, tokenizer, max_new_tokens=setting.max_new_tokens, temperature=setting.temperature, seed=seed,
-        max_prompt_tokens=setting.max_length - setting.max_new_tokens,
+        model, tokenizer, max_new_tokens=setting.max_new_tokens, temperature=temperature or 1.0,
+        do_sample=temperature > 0, seed=seed, max_prompt_tokens=setting.max_length - setting.max_new_tokens,
     )  # fmt: skip
     return run_dfsdt(
         policy,
@@ -245,7 +340,7 @@ def expert_and_sft(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]
     expert = ScriptedWorldPolicy(train, noise=setting.expert_noise, seed=seed)
     run_dfsdt(expert, world, train, out_dir=expert_dir, progress=False)
     started = time.perf_counter()
-    model, tokenizer = build_model(setting, seed)
+    model, tokenizer = build_model(setting, seed, expert_dir)
     sft_model, info = train_sft(model, tokenizer, expert_dir, setting, seed, workdir)
     info["sft_seconds"] = round(time.perf_counter() - started, 1)
     info["sft_seed"] = seed
@@ -260,8 +355,9 @@ def expert_and_sft(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]
 
 
 def _queries(world, setting: Setting, seed: int, split: str, n: int) -> list[dict]:
+    """``n`` queries of ``split`` per group (training: all there are when a group has fewer, e.g. G3)."""
     return [q for g in setting.groups for q in world.generate_queries(
-        n, g, seed=seed, split=split, distractors=setting.distractors)]  # fmt: skip
+        n, g, seed=seed, split=split, distractors=setting.distractors, strict=split == "test")]  # fmt: skip
 
 
 def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -277,7 +373,8 @@ def run_seed(setting: Setting, seed: int, workdir: Path, sft: dict[str, Any] | N
     world = OfflineToolWorld(seed=seed, fault_rate=setting.fault_rate)
     test = _queries(world, setting, seed, "test", setting.test_per_group)
     own_dir, own_queries = workdir / "sft-trees", train[: setting.own_tree_queries or len(train)]
-    grow(sft_model, tokenizer, world, own_queries, own_dir, setting, seed)
+    own_temperature = setting.temperature if setting.own_temperature < 0 else setting.own_temperature
+    grow(sft_model, tokenizer, world, own_queries, own_dir, setting, seed, own_temperature)
     info["sft_train_pass_rate"] = score_answers(own_dir, own_queries, world.check_answer).pass_rate
     for mode in ("step", "path"):
         info[f"own_{mode}_pairs"] = sum(1 for _ in mine_pairs(iter_inference_trees(own_dir), mode))
@@ -339,37 +436,52 @@ def _grown(results) -> Path:
     return results[0].path.parent
 
 
+def _mean_sd(values: list[float]) -> dict[str, float]:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+
 def summarize(runs: list[dict[str, Any]], setting: Setting) -> dict[str, Any]:
+    """Per policy: pass rate and mean steps over seeds (mean and sd), overall and per group."""
     summary = {}
     for variant in setting.variants:
         done = [run["variants"][variant] for run in runs if "pass_rate" in run["variants"].get(variant, {})]
         if not done:
             summary[variant] = {"seeds": 0}
             continue
-        rates = [v["pass_rate"] for v in done]
+        rates = _mean_sd([v["pass_rate"] for v in done])
         summary[variant] = {
             "seeds": len(done),
-            "pass_rate_mean": statistics.fmean(rates),
-            "pass_rate_sd": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+            "pass_rate_mean": rates["mean"],
+            "pass_rate_sd": rates["sd"],
             "mean_steps": statistics.fmean(v["mean_steps"] for v in done),
             "groups": {
-                g: statistics.fmean(v["groups"][g]["pass_rate"] for v in done) for g in setting.groups
+                g: {
+                    "pass_rate": _mean_sd([v["groups"][g]["pass_rate"] for v in done]),
+                    "mean_steps": _mean_sd([v["groups"][g]["mean_steps"] for v in done]),
+                }
+                for g in setting.groups
             },
         }
     return summary
 
 
 def table(summary: dict[str, Any], setting: Setting) -> str:
-    head = "| policy | seeds | pass rate (mean ± sd) | " + " | ".join(setting.groups) + " | mean steps |"
-    lines = [head, "|" + "---|" * (4 + len(setting.groups))]
+    """Markdown: pass rate (mean ± sd over seeds) overall and per group, then mean steps per group."""
+    steps = [f"{g} steps" for g in setting.groups]
+    head = f"| policy | seeds | pass rate | {' | '.join(setting.groups)} | {' | '.join(steps)} | mean steps |"
+    lines = [head, "|" + "---|" * (4 + 2 * len(setting.groups))]
     for variant, row in summary.items():
         if not row["seeds"]:
-            lines.append(f"| {variant} | 0 | not run (no pairs) |" + " |" * (len(setting.groups) + 1))
+            lines.append(f"| {variant} | 0 | not run (no pairs) |" + " |" * (2 * len(setting.groups) + 1))
             continue
-        groups = " | ".join(f"{row['groups'][g]:.3f}" for g in setting.groups)
+        groups = [row["groups"][g] for g in setting.groups]
+        rates = " | ".join(f"{g['pass_rate']['mean']:.3f} ± {g['pass_rate']['sd']:.3f}" for g in groups)
+        step_cells = " | ".join(
+            f"{g['mean_steps']['mean']:.2f} ± {g['mean_steps']['sd']:.2f}" for g in groups
+        )
         lines.append(
             f"| {variant} | {row['seeds']} | {row['pass_rate_mean']:.3f} ± {row['pass_rate_sd']:.3f} | "
-            f"{groups} | {row['mean_steps']:.2f} |"
+            f"{rates} | {step_cells} | {row['mean_steps']:.2f} |"
         )
     return "\n".join(lines)
 

@@ -227,6 +227,10 @@ def test_train_and_test_splits_do_not_share_queries():
     assert not {q["query"] for q in train} & {q["query"] for q in test}
     with pytest.raises(HFExtError, match="distinct"):
         OfflineToolWorld.generate_queries(10_000, "G1")
+    # strict=False returns every distinct query there is, and they are the strict run's queries
+    every = OfflineToolWorld.generate_queries(10_000, "G3", seed=0, split="train", strict=False)
+    assert 0 < len(every) < 10_000 and len({q["query"] for q in every}) == len(every)
+    assert every[:5] == OfflineToolWorld.generate_queries(5, "G3", seed=0, split="train")
 
 
 def test_check_answer_compares_numbers_to_two_decimals():

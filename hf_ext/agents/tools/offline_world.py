@@ -950,6 +950,7 @@ class OfflineToolWorld(ToolEnvironment):
         split: str | None = None,
         test_fraction: float = 0.3,
         distractors: int | None = None,
+        strict: bool = True,
     ) -> list[dict[str, Any]]:
         """``n`` distinct queries of ``group`` in ToolBench's format, each with a ``gold_answer``.
 
@@ -957,7 +958,8 @@ class OfflineToolWorld(ToolEnvironment):
         (``test_fraction`` of all texts are test), so train and test never share a query. The ``api_list``
         holds every API of the tools involved (``distractors=None``) or the relevant APIs plus
         ``distractors`` others of those tools (shorter prompts for small models). Raises
-        :class:`HFExtError` when the templates cannot give ``n`` distinct queries.
+        :class:`HFExtError` when the templates cannot give ``n`` distinct queries (``strict=False``: returns
+        all there are instead).
         """
         if distractors is not None and distractors < 0:
             raise HFExtError(f"distractors must be >= 0 or None, got {distractors}")
@@ -999,7 +1001,7 @@ class OfflineToolWorld(ToolEnvironment):
                     "solution": solution,
                 }
             )
-        if len(queries) < n:
+        if len(queries) < n and strict:
             raise HFExtError(
                 f"only {len(queries)} distinct {group} queries (split={split}) exist, asked for {n}"
             )
