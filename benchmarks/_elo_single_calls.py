@@ -166,6 +166,10 @@ def single_call_case(n_battles: int, n_models: int, tmp: Path, budget_s: float =
     frame.to_json(path, orient="records", lines=True)
     row: dict = {"n_battles": n_battles, "n_models": n_models}
     log = encode_battles(frame.head(2000))
+    warm_path = tmp / "warm.jsonl"
+    frame.head(2000).to_json(warm_path, orient="records", lines=True)
+    encode_battles(warm_path)
+    warm_path.unlink()
     warm_a, warm_b = style_inputs(log, 0)
     (
         online_elo(log),
