@@ -649,6 +649,9 @@ def _decoded(values: list[tuple[bytes, bool]]) -> list[str]:
     return [json.loads(b'"' + raw + b'"') if escaped else raw.decode("utf-8") for raw, escaped in values]
 
 
+_SHORTEST_BATTLE_LINE = len('{"model_a":"x","model_b":"y","winner":"tie"}\n')
+
+
 def _fast_jsonl(path: Path) -> BattleLog | None:
     """A JSONL log scanned block by block by the compiled JSON scanner (codes only are kept: 12 bytes per
     battle); None when it is not clean JSONL with the three string fields on every line."""
@@ -659,7 +662,7 @@ def _fast_jsonl(path: Path) -> BattleLog | None:
     pairs, outcomes = np.empty((0, 2), dtype=np.int32), np.empty(0, dtype=np.int32)
     rows = np.zeros(1, dtype=np.int64)
     for block in _line_blocks(path):
-        need = int(rows[0]) + block.count(b"\n") + 1
+        need = int(rows[0]) + len(block) // _SHORTEST_BATTLE_LINE + 1  # at most this many battles
         if need > len(outcomes):
             size = max(need, 2 * len(outcomes))
             pairs = np.concatenate([pairs[: rows[0]], np.empty((size - rows[0], 2), dtype=np.int32)])
