@@ -138,10 +138,22 @@ def intern_arrow(offsets: np.ndarray, data: np.ndarray, codes: np.ndarray, *tabl
     return _intern_spans(data, offsets[:-1], offsets[1:], escaped, codes, *table)
 
 
+@njit(cache=True)
+def battle_arrays(codes_a, codes_b, codes_w, model_a, model_b, scores, a, b, score_a) -> bool:
+    """``a``/``b``/``score_a`` from per-row codes through the lookup tables ``model_a``/``model_b`` (code ->
+    model number) and ``scores`` (code -> score); False at the first battle of a model against itself."""
+    for r in range(a.shape[0]):
+        i, j = model_a[codes_a[r]], model_b[codes_b[r]]
+        if i == j:
+            return False
+        a[r], b[r] = i, j
+        score_a[r] = scores[codes_w[r]]
+    return True
+
+
 # --- a strict JSON scanner for JSONL lines ----------------------------------------------------------------
 
 _MAX_DEPTH = 256
-_KEYS = (b"model_a", b"model_b", b"winner", b"weight")
 
 
 @njit(cache=True, inline="always")
@@ -384,38 +396,49 @@ def _value(data, i, end, stack):
                 return -1
 
 
+_MODEL_ = (109, 111, 100, 101, 108, 95)  # b"model_"
+_WINNER = (119, 105, 110, 110, 101, 114)  # b"winner"
+_WEIGHT = (119, 101, 105, 103, 104, 116)  # b"weight"
+
+
 @njit(cache=True, inline="always")
-def _key_index(data, start, stop, keys, key_starts) -> int:
-    """Which of the wanted keys ``data[start:stop]`` (a key without escapes) is; -1 for another."""
-    for k in range(key_starts.shape[0] - 1):
-        at, length = key_starts[k], key_starts[k + 1] - key_starts[k]
-        if stop - start != length:
-            continue
-        same = True
-        for s in range(length):
-            if data[start + s] != keys[at + s]:
-                same = False
-                break
-        if same:
-            return k
+def _starts_with(data, start, word) -> bool:
+    for s in range(len(word)):
+        if data[start + s] != word[s]:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _key_index(data, start, stop) -> int:
+    """Which wanted key ``data[start:stop]`` (a key without escapes) is: 0 ``model_a``, 1 ``model_b``,
+    2 ``winner``, 3 ``weight``; -1 for another."""
+    n = stop - start
+    if n == 7 and _starts_with(data, start, _MODEL_):
+        last = data[start + 6]
+        return 0 if last == 97 else (1 if last == 98 else -1)
+    if n == 6:
+        if _starts_with(data, start, _WINNER):
+            return 2
+        if _starts_with(data, start, _WEIGHT):
+            return 3
     return -1
 
 
 @njit(cache=True)
-def scan_jsonl(
-    data, keys, key_starts, model_codes, winner_codes, models, winners, lines, spans, escapes
-):  # fmt: skip
+def scan_jsonl(data, model_codes, winner_codes, models, winners, lines, spans, escapes):
     """Codes of one block of JSONL text (whole lines), appended from ``lines[0]`` (the battles so far) into
-    ``model_codes`` (``(capacity, 2)``) and ``winner_codes``; ``models``/``winners`` are the two interners'
-    states. Returns ``OK`` (``lines[0]`` advanced past the block's battles), ``FULL`` (an interner or the
-    code arrays are full: nothing of this block counts) or ``STOP`` (not clean JSONL). ``spans``
-    (``(lines, 3, 2)``) and ``escapes`` (``(lines, 3)``) are scratch for the values' places in the block,
-    interned after the block is scanned."""
+    ``model_codes`` (``(2, capacity)``: model_a's row, model_b's row) and ``winner_codes``;
+    ``models``/``winners`` are the two interners' states. Returns ``OK`` (``lines[0]`` advanced past the
+    block's battles), ``FULL`` (an interner or the code arrays are full: nothing of this block counts) or
+    ``STOP`` (not clean JSONL). ``spans`` (``(3, 2, lines)``: per key, starts and ends) and ``escapes``
+    (``(3, lines)``) are scratch for the values' places in the block, interned after the block is scanned
+    (hashing while scanning was slower)."""
     end = data.shape[0]
     stack = np.empty(_MAX_DEPTH, dtype=np.uint8)
     first = lines[0]
     row = first
-    capacity = min(winner_codes.shape[0] - first, spans.shape[0])
+    capacity = min(winner_codes.shape[0] - first, spans.shape[2])
     i = 0
     while i < end:
         # one line: blanks, then an object or nothing
@@ -439,7 +462,7 @@ def scan_jsonl(
             key_end = _string(data, i, end)
             if key_end < 0 or _has_escape(data, i + 1, key_end - 1):
                 return STOP
-            k = _key_index(data, i + 1, key_end - 1, keys, key_starts)
+            k = _key_index(data, i + 1, key_end - 1)
             i = _space(data, key_end, end)
             if i >= end or data[i] != 58:
                 return STOP
@@ -457,9 +480,9 @@ def scan_jsonl(
                 if value_end < 0:
                     return STOP
                 escaped = _has_escape(data, i + 1, value_end - 1)
-                spans[row - first, k, 0] = i + 1
-                spans[row - first, k, 1] = value_end - 1
-                escapes[row - first, k] = escaped
+                spans[k, 0, row - first] = i + 1
+                spans[k, 1, row - first] = value_end - 1
+                escapes[k, row - first] = escaped
                 if k == 0:
                     found_a = 1
                 elif k == 1:
@@ -490,23 +513,16 @@ def scan_jsonl(
     n = row - first
     for k in range(2):
         done = _intern_spans(
-            data, spans[:n, k, 0], spans[:n, k, 1], escapes[:n, k], model_codes[first:row, k],
+            data, spans[k, 0, :n], spans[k, 1, :n], escapes[k, :n], model_codes[k, first:row],
             models[0], models[1], models[2], models[3], models[4], models[5],
         )  # fmt: skip
         if done != OK:
             return done
     done = _intern_spans(
-        data, spans[:n, 2, 0], spans[:n, 2, 1], escapes[:n, 2], winner_codes[first:row],
+        data, spans[2, 0, :n], spans[2, 1, :n], escapes[2, :n], winner_codes[first:row],
         winners[0], winners[1], winners[2], winners[3], winners[4], winners[5],
     )  # fmt: skip
     if done != OK:
         return done
     lines[0] = row
     return OK
-
-
-def wanted_keys() -> tuple[np.ndarray, np.ndarray]:
-    """The keys :func:`scan_jsonl` looks for, as one byte array and their offsets."""
-    joined = b"".join(_KEYS)
-    offsets = np.cumsum([0, *(len(key) for key in _KEYS)]).astype(np.int64)
-    return np.frombuffer(joined, dtype=np.uint8).copy(), offsets

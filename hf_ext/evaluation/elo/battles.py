@@ -622,10 +622,23 @@ def _log_from_codes(
     order = np.argsort(names.astype(str), kind="stable")  # models numbered in sorted name order
     rank = np.empty(len(names), dtype=np.int32)
     rank[order] = np.arange(len(names), dtype=np.int32)
-    a, b = rank[remap_a][model_parts[0][0]], rank[remap_b][model_parts[1][0]]
-    if np.any(a == b):
-        return None
-    score_a = np.array([WINNER_SCORES[w] for w in winners], dtype=np.float64)[winner_codes]
+    from hf_ext.evaluation.elo._text_kernels import battle_arrays
+
+    n = len(winner_codes)
+    a, b, score_a = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n)
+    scores = np.array([WINNER_SCORES[w] for w in winners], dtype=np.float64)
+    if not battle_arrays(
+        model_parts[0][0],
+        model_parts[1][0],
+        winner_codes,
+        rank[remap_a],
+        rank[remap_b],
+        scores,
+        a,
+        b,
+        score_a,
+    ):
+        return None  # a self-battle: the general path names its row
     return BattleLog(tuple(names[order].tolist()), a, b, score_a)
 
 
@@ -655,24 +668,23 @@ _SHORTEST_BATTLE_LINE = len('{"model_a":"x","model_b":"y","winner":"tie"}\n')
 def _fast_jsonl(path: Path) -> BattleLog | None:
     """A JSONL log scanned block by block by the compiled JSON scanner (codes only are kept: 12 bytes per
     battle); None when it is not clean JSONL with the three string fields on every line."""
-    from hf_ext.evaluation.elo._text_kernels import OK, Interner, scan_jsonl, wanted_keys
+    from hf_ext.evaluation.elo._text_kernels import OK, Interner, scan_jsonl
 
-    keys, key_starts = wanted_keys()
     models, winners = Interner(), Interner()
-    pairs, outcomes = np.empty((0, 2), dtype=np.int32), np.empty(0, dtype=np.int32)
+    pairs, outcomes = np.empty((2, 0), dtype=np.int32), np.empty(0, dtype=np.int32)  # pairs: a row, b row
     rows = np.zeros(1, dtype=np.int64)
     for block in _line_blocks(path):
         need = int(rows[0]) + len(block) // _SHORTEST_BATTLE_LINE + 1  # at most this many battles
         if need > len(outcomes):
             size = max(need, 2 * len(outcomes))
-            pairs = np.concatenate([pairs[: rows[0]], np.empty((size - rows[0], 2), dtype=np.int32)])
+            pairs = np.concatenate(
+                [pairs[:, : rows[0]], np.empty((2, size - rows[0]), dtype=np.int32)], axis=1
+            )
             outcomes = np.concatenate([outcomes[: rows[0]], np.empty(size - rows[0], dtype=np.int32)])
         data = np.frombuffer(block, dtype=np.uint8)
         lines = need - int(rows[0])
-        spans, escapes = np.empty((lines, 3, 2), dtype=np.int64), np.empty((lines, 3), dtype=np.bool_)
-        status = scan_jsonl(
-            data, keys, key_starts, pairs, outcomes, models.state(), winners.state(), rows, spans, escapes
-        )
+        spans, escapes = np.empty((3, 2, lines), dtype=np.int64), np.empty((3, lines), dtype=np.bool_)
+        status = scan_jsonl(data, pairs, outcomes, models.state(), winners.state(), rows, spans, escapes)
         if status != OK:
             return None
     n = int(rows[0])
@@ -680,7 +692,7 @@ def _fast_jsonl(path: Path) -> BattleLog | None:
         return None
     names = _decoded(models.values())
     return _log_from_codes(
-        [(pairs[:n, 0], names), (pairs[:n, 1], names)], (outcomes[:n], _decoded(winners.values()))
+        [(pairs[0, :n], names), (pairs[1, :n], names)], (outcomes[:n], _decoded(winners.values()))
     )
 
 
