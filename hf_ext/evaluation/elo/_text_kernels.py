@@ -223,15 +223,19 @@ _MAX_DEPTH = 256
 
 @njit(cache=True, inline="always")
 def _space(data, i, end):
-    """Past blanks inside a line (space, tab, and a carriage return only right before the line end)."""
+    """Past blanks inside a line (space, tab, and a carriage return only right before the line end). A byte
+    over 32 (never a blank) returns at once, and the index is unsigned (no negative-index check): this loop
+    runs about ten times per line, and written as a plain if/elif chain it took half the scan's time."""
     while i < end:
-        c = data[i]
+        c = data[np.uint64(i)]
+        if c > 32:
+            return i
         if c == 32 or c == 9:
             i += 1
-        elif c == 13 and i + 1 < end and data[i + 1] == 10:
+        elif c == 13 and i + 1 < end and data[np.uint64(i + 1)] == 10:
             i += 1
         else:
-            break
+            return i
     return i
 
 
