@@ -130,12 +130,28 @@ def test_jsonl_scanner_reads_nested_escaped_unicode_and_reordered_lines(tmp_path
         '{"model_a": "x", "winner": "tie"}',
         '{"model_a": "x", "model_b": "y", "winner": "tie", "weight": 2}',
         '["x", "y", "tie"]',
+        '{"model_a": "x",\r "model_b": "y", "winner": "tie"}',  # a carriage return not before the line end
+        '{"model_a": "x",\f"model_b": "y", "winner": "tie"}',  # form feed and vertical tab: not JSON blanks
+        '{"model_a":\v"x", "model_b": "y", "winner": "tie"}',
+        '{"model_a": "x", "model_b": "y", "winner": "tie"\x00}',
     ],
 )
 def test_jsonl_scanner_hands_unclean_lines_to_the_general_reader(tmp_path, line):
     good = json.dumps({"model_a": "x", "model_b": "y", "winner": "model_a"})
     path = _write(tmp_path / "b.jsonl", [good, good, line, good])
     assert _fast_jsonl(path) is None
+
+
+def test_jsonl_scanner_takes_tabs_and_spaces_between_tokens(tmp_path):
+    lines = [
+        '\t{ "model_a"\t:\t"x" ,\t"model_b" :"y",  "winner":\t "tie" \t}\t',
+        '{"model_a":"y","model_b":"x","winner":"model_a"}',
+    ]
+    path = _write(tmp_path / "b.jsonl", lines)
+    fast = _fast_jsonl(path)
+    assert fast is not None
+    _same(fast, _reference(path))
+    assert fast.a.tolist() == [0, 1] and fast.score_a.tolist() == [0.5, 1.0]
 
 
 def test_jsonl_errors_still_name_the_line(tmp_path):
