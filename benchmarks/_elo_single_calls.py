@@ -166,6 +166,10 @@ def single_call_case(n_battles: int, n_models: int, tmp: Path, budget_s: float =
     frame.to_json(path, orient="records", lines=True)
     row: dict = {"n_battles": n_battles, "n_models": n_models}
     log = encode_battles(frame.head(2000))
+    warm_path = tmp / "warm.jsonl"
+    frame.head(2000).to_json(warm_path, orient="records", lines=True)
+    encode_battles(warm_path)
+    warm_path.unlink()
     warm_a, warm_b = style_inputs(log, 0)
     (
         online_elo(log),
@@ -251,7 +255,11 @@ def read_peak_rss(path: Path, reader: str) -> dict:
         "base = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize() // 1024\n"
         "t = time.perf_counter()\n"
         "log = read(sys.argv[1])\n"
-        "print(base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)"
+        "seconds = time.perf_counter() - t\n"
+        # VmHWM, not ru_maxrss: Linux carries the parent's peak over exec into ru_maxrss, so a reader started
+        # from a big benchmark process reported that process's size
+        "peak = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM'))\n"
+        "print(base, peak, seconds)"
     )
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(

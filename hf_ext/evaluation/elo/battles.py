@@ -519,6 +519,193 @@ def _checked_weights(frame: pd.DataFrame, where: Callable[[int], str]) -> np.nda
     return values
 
 
+# --- compiled fast paths ----------------------------------------------------------------------------------
+# A clean log is encoded from its bytes or codes without a Python string per row: Arrow string columns and a
+# JSONL file through the compiled interner, categorical columns through their codes, object columns through
+# the identity of their string objects (a column usually holds the same few objects many times). Each path
+# gives up (None) on anything it does not take as clean (a missing value, a bad name or winner, a
+# self-battle, a weight column, too many distinct objects), and the general path above, which names the row
+# or line, runs instead. Both give the same arrays.
+
+
+def _column_codes(column: pd.Series, interner: Any) -> tuple[np.ndarray, list[Any]] | None:
+    """Per-row codes and the distinct values they index (strings, unchecked), or None."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        if codes.size == 0 or codes.min() < 0:
+            return None
+        used = np.flatnonzero(np.bincount(codes, minlength=len(column.cat.categories)))  # unused ones dropped
+        renumber = np.full(len(column.cat.categories), -1, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        return renumber[codes], column.cat.categories[used].tolist()
+    arrow = getattr(dtype, "storage", None) == "pyarrow" or isinstance(dtype, pd.ArrowDtype)
+    if arrow and pd.api.types.is_string_dtype(dtype):  # the Arrow buffers as they are, no copy
+        import pyarrow as pa
+
+        array = column.array.__arrow_array__()
+        return _arrow_codes(
+            array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array]), interner
+        )
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return _object_codes(column.to_numpy(dtype=object))
+    return None
+
+
+def _arrow_codes(chunked: Any, interner: Any) -> tuple[np.ndarray, list[Any]] | None:
+    import pyarrow as pa
+
+    from hf_ext.evaluation.elo._text_kernels import OK, intern_arrow
+
+    codes, at = np.empty(len(chunked), dtype=np.int32), 0
+    for chunk in chunked.chunks:
+        if chunk.null_count:
+            return None
+        if pa.types.is_string_view(chunk.type):
+            chunk = chunk.cast(pa.large_string())
+        if pa.types.is_string(chunk.type):
+            kind = np.int32
+        elif pa.types.is_large_string(chunk.type):
+            kind = np.int64
+        else:
+            return None
+        _, offsets, data = chunk.buffers()
+        offsets = np.frombuffer(offsets, dtype=kind)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.empty(0, np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
+        if intern_arrow(offsets, data, codes[at : at + len(chunk)], *interner.state()) != OK:
+            return None
+        at += len(chunk)
+    return codes, [raw.decode("utf-8") for raw, _ in interner.values()]
+
+
+_MAX_DISTINCT_OBJECTS = 1 << 15
+
+
+def _object_codes(values: np.ndarray) -> tuple[np.ndarray, list[Any]] | None:
+    """Codes by object identity (the array's pointers, factorised as integers); the distinct objects are
+    then compared by value by the caller. None when most rows hold distinct objects."""
+    if values.size == 0:
+        return None
+    pointers = np.frombuffer(np.ascontiguousarray(values), dtype=np.intp)
+    codes, distinct = pd.factorize(pointers)
+    if len(distinct) > _MAX_DISTINCT_OBJECTS:
+        return None
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, values[first].tolist()
+
+
+def _united(parts: list[tuple[np.ndarray, list[Any]]]) -> tuple[list[str], list[np.ndarray]] | None:
+    """Names and, per part, the name index of each of its values (equal values united); None when a value
+    is not a name."""
+    index: dict[str, int] = {}
+    remaps = []
+    for _, values in parts:
+        if not all(_is_name(value) for value in values):
+            return None
+        remaps.append(np.array([index.setdefault(value, len(index)) for value in values], dtype=np.int64))
+    return list(index), remaps
+
+
+def _log_from_codes(
+    model_parts: list[tuple[np.ndarray, list[Any]]], winner_part: tuple[np.ndarray, list[Any]]
+) -> BattleLog | None:
+    """The encoding :func:`_encode_frame` gives, from per-column codes; None when anything is off."""
+    winner_codes, winners = winner_part
+    if not all(isinstance(w, str) and w in WINNER_SCORES for w in winners):
+        return None
+    united = _united(model_parts)
+    if united is None:
+        return None
+    names, (remap_a, remap_b) = united
+    names = np.asarray(names, dtype=object)
+    order = np.argsort(names.astype(str), kind="stable")  # models numbered in sorted name order
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[order] = np.arange(len(names), dtype=np.int32)
+    from hf_ext.evaluation.elo._text_kernels import battle_arrays
+
+    n = len(winner_codes)
+    a, b, score_a = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32), np.empty(n)
+    scores = np.array([WINNER_SCORES[w] for w in winners], dtype=np.float64)
+    if not battle_arrays(
+        model_parts[0][0],
+        model_parts[1][0],
+        winner_codes,
+        rank[remap_a],
+        rank[remap_b],
+        scores,
+        a,
+        b,
+        score_a,
+    ):
+        return None  # a self-battle: the general path names its row
+    return BattleLog(tuple(names[order].tolist()), a, b, score_a)
+
+
+def _fast_frame(frame: pd.DataFrame) -> BattleLog | None:
+    from hf_ext.evaluation.elo._text_kernels import Interner
+
+    if len(frame) == 0 or WEIGHT_COLUMN in frame.columns:
+        return None
+    if not all(name in frame.columns for name in REQUIRED_COLUMNS) or not frame.columns.is_unique:
+        return None
+    models = Interner()  # Arrow columns of both models share one interner
+    parts = [_column_codes(frame[name], models) for name in ("model_a", "model_b")]
+    winner = _column_codes(frame["winner"], Interner())
+    if parts[0] is None or parts[1] is None or winner is None:
+        return None
+    return _log_from_codes(parts, winner)
+
+
+def _decoded(values: list[tuple[bytes, bool]]) -> list[str]:
+    """JSON string contents as text: escapes decoded by the json module, the rest as UTF-8."""
+    return [json.loads(b'"' + raw + b'"') if escaped else raw.decode("utf-8") for raw, escaped in values]
+
+
+_SHORTEST_BATTLE_LINE = len('{"model_a":"x","model_b":"y","winner":"tie"}\n')
+
+
+def _fast_jsonl(path: Path) -> BattleLog | None:
+    """A JSONL log scanned block by block by the compiled JSON scanner (codes only are kept: 12 bytes per
+    battle); None when it is not clean JSONL with the three string fields on every line."""
+    from hf_ext.evaluation.elo._text_kernels import OK, Interner, scan_jsonl
+
+    models, winners = Interner(), Interner()
+    pairs, outcomes = np.empty((2, 0), dtype=np.int32), np.empty(0, dtype=np.int32)  # pairs: a row, b row
+    rows = np.zeros(1, dtype=np.int64)
+    for block in _line_blocks(path):
+        need = int(rows[0]) + len(block) // _SHORTEST_BATTLE_LINE + 1  # at most this many battles
+        if need > len(outcomes):
+            size = max(need, 2 * len(outcomes))
+            pairs = np.concatenate(
+                [pairs[:, : rows[0]], np.empty((2, size - rows[0]), dtype=np.int32)], axis=1
+            )
+            outcomes = np.concatenate([outcomes[: rows[0]], np.empty(size - rows[0], dtype=np.int32)])
+        data = np.frombuffer(block, dtype=np.uint8)
+        lines = need - int(rows[0])
+        spans, escapes = np.empty((3, 2, lines), dtype=np.int64), np.empty((3, lines), dtype=np.bool_)
+        status = scan_jsonl(data, pairs, outcomes, models.state(), winners.state(), rows, spans, escapes)
+        if status != OK:
+            return None
+    n = int(rows[0])
+    if n == 0:
+        return None
+    names = _decoded(models.values())
+    return _log_from_codes(
+        [(pairs[0, :n], names), (pairs[1, :n], names)], (outcomes[:n], _decoded(winners.values()))
+    )
+
+
+def _fast_encode(battles: Any) -> BattleLog | None:
+    if isinstance(battles, pd.DataFrame):
+        return _fast_frame(battles)
+    if isinstance(battles, str | Path):
+        path = Path(battles)
+        if path.suffix.lower() in (".jsonl", ".ndjson") and path.is_file():
+            return _fast_jsonl(path)
+    return None
+
+
 def validate_battles(frame: pd.DataFrame, where: Callable[[int], str]) -> pd.DataFrame:
     """Check columns, names and winners; return the three required columns as strings."""
     log = _encode_frame(frame, where)
@@ -536,8 +723,11 @@ def encode_battles(battles: Any, weights: Any = None) -> BattleLog:
     """
     if isinstance(battles, BattleLog):
         return battles.with_weights(weights)
-    frame, where = read_battles(battles, columns=(*REQUIRED_COLUMNS, WEIGHT_COLUMN))
-    return _encode_frame(frame, where).with_weights(weights)
+    log = _fast_encode(battles)
+    if log is None:
+        frame, where = read_battles(battles, columns=(*REQUIRED_COLUMNS, WEIGHT_COLUMN))
+        log = _fast_frame(frame) or _encode_frame(frame, where)
+    return log.with_weights(weights)
 
 
 def check_indices(log: BattleLog) -> None:

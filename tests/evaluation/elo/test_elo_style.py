@@ -90,3 +90,40 @@ def test_normalized_differences_by_hand():
     d = normalized_differences(np.array([[3.0], [1.0], [0.0]]), np.array([[1.0], [3.0], [0.0]]))
     raw = np.array([0.5, -0.5, 0.0])
     assert d[:, 0] == pytest.approx((raw - raw.mean()) / raw.std())
+
+
+def test_fused_differences_and_moments_equal_the_separate_kernels():
+    from hf_ext.evaluation.elo._bt_kernels import differences_and_moments, pair_moments
+
+    rng = np.random.default_rng(3)
+    n, m = 2_000, 5
+    a = rng.integers(0, m, n).astype(np.int32)
+    b = ((a + rng.integers(1, m, n)) % m).astype(np.int32)
+    score = rng.choice([0.0, 0.5, 1.0], n)
+    fa, fb = rng.integers(0, 50, (n, 3)).astype(float), rng.integers(0, 50, (n, 3)).astype(float)
+    for weight in (np.empty(0), rng.random(n)):
+        d, fused = differences_and_moments(fa, fb, weight, a, b, score, m)
+        expected = normalized_differences(fa, fb, weight if len(weight) else None)
+        assert np.array_equal(d, expected)
+        for got, want in zip(fused, pair_moments(a, b, score, expected, weight, m)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_style_pass_loss_is_the_log_likelihood_with_and_without_weights():
+    """The unweighted pass takes one log per run of battles (a product of win chances); weights of one take
+    a log per battle: both equal the negative log-likelihood summed directly."""
+    from hf_ext.evaluation.elo._bt_kernels import style_pass
+
+    rng = np.random.default_rng(4)
+    n, m, k = 3_001, 6, 2  # several product runs and a partial one
+    a = rng.integers(0, m, n)
+    b = (a + rng.integers(1, m, n)) % m
+    score = rng.choice([0.0, 0.5, 1.0], n)
+    d = rng.normal(size=(n, k))
+    theta, gamma = rng.normal(size=m), rng.normal(size=k)
+    z = math.log(10) * (theta[a] - theta[b]) + d @ gamma
+    direct = float(np.sum(np.logaddexp(0.0, z) - score * z))
+    outputs = [np.empty(m + k), np.empty((m, m)), np.empty((m, k)), np.empty((k, k))]
+    for weight in (np.empty(0), np.ones(n)):
+        loss = style_pass(a, b, score, d, weight, theta, gamma, math.log(10), *outputs)
+        assert loss == pytest.approx(direct, rel=1e-12)
