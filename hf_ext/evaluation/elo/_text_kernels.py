@@ -384,6 +384,20 @@ def _literal(data, i, end):
     return i + n
 
 
+@njit(cache=True, inline="always")
+def _member_key(data, i, end):
+    """``data[i]`` should open an object member's key: the index past the key and its colon; -1 if not."""
+    if i >= end or data[i] != 34:
+        return -1
+    i = _string(data, i, end)
+    if i < 0:
+        return -1
+    i = _space(data, i, end)
+    if i >= end or data[i] != 58:
+        return -1
+    return i + 1
+
+
 @njit(cache=True)
 def _scalar(data, i, end):
     """Past a string, number or literal at ``i`` (not an object or array); -1 when invalid."""
@@ -421,15 +435,9 @@ def _value(data, i, end, stack):
                 depth += 1
                 opened = True
                 if c == 123:  # a key, then a colon, before the member's value
-                    if data[i] != 34:
-                        return -1
-                    i = _string(data, i, end)
+                    i = _member_key(data, i, end)
                     if i < 0:
                         return -1
-                    i = _space(data, i, end)
-                    if i >= end or data[i] != 58:
-                        return -1
-                    i += 1
         else:
             i = _scalar(data, i, end)
             if i < 0:
@@ -448,15 +456,9 @@ def _value(data, i, end, stack):
             if c == 44:  # ,
                 i = _space(data, i + 1, end)
                 if top == 123:
-                    if i >= end or data[i] != 34:
-                        return -1
-                    i = _string(data, i, end)
+                    i = _member_key(data, i, end)
                     if i < 0:
                         return -1
-                    i = _space(data, i, end)
-                    if i >= end or data[i] != 58:
-                        return -1
-                    i += 1
                 break
             if (c == 125 and top == 123) or (c == 93 and top == 91):
                 depth -= 1
