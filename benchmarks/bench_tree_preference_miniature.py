@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import statistics
 import tempfile
@@ -120,6 +121,9 @@ class Setting:
     # DPO pairs from "own": the SFT model's trees (the issue's wording), "expert": the expert's trees (as
     # TP-LLaMA mines ToolBench's ChatGPT trees), or "both"
     pairs_from: str = "both"
+    # steps of synthetic copy pretraining before SFT (random world-token sequences in which a span reappears;
+    # see copy_pretrain); 0: SFT starts from the random init
+    copy_pretrain_steps: int = 1500
     notes: list[str] = field(default_factory=list)
 
     @classmethod
@@ -148,6 +152,7 @@ class Setting:
             own_tree_queries=0,
             sft_format="steps",
             temperature=0.7,
+            copy_pretrain_steps=2,
         )
 
     def __post_init__(self) -> None:
@@ -269,6 +274,100 @@ def train_sft(model, tokenizer, trees_dir: Path, setting: Setting, seed: int, wo
     }
 
 
+def copy_batch(vocab, batch_size: int, length: int, generator):
+    """Induction-head data: ``batch_size`` rows of ``length`` tokens; the first half is drawn uniformly from
+    ``vocab`` (a 1-D tensor of token ids), the second half is spans of 3 to 8 tokens, each copied from a
+    random place of the first half (so the distance to the source varies and only its content tells where
+    to look). Returns ``(ids, labels)``; ``labels`` is -100 except where the token follows from the copy
+    (every token of a span but its first), so the loss and the copy accuracy count copying only (chance:
+    ``1 / len(vocab)``).
+
+    >>> import torch
+    >>> ids, labels = copy_batch(torch.arange(10, 60), 4, 32, torch.Generator().manual_seed(0))
+    >>> ids.shape, bool(((labels == -100) | (labels == ids)).all()), bool((labels[:, :16] == -100).all())
+    (torch.Size([4, 32]), True, True)
+    """
+    import torch
+
+    half = length // 2
+    ids = vocab[torch.randint(len(vocab), (batch_size, length), generator=generator)]
+    labels = torch.full_like(ids, -100)
+    for row in range(batch_size):
+        position = half
+        while position < length:
+            span = min(int(torch.randint(3, 9, (1,), generator=generator)), length - position)
+            source = int(torch.randint(0, half - span + 1, (1,), generator=generator))
+            ids[row, position : position + span] = ids[row, source : source + span]
+            labels[row, position + 1 : position + span] = ids[row, position + 1 : position + span]
+            position += span
+    return ids, labels
+
+
+def copy_accuracy(model, vocab, length: int, seed: int, batch_size: int = 64) -> float:
+    """Greedy next-token accuracy on the copyable positions of fresh :func:`copy_batch` rows."""
+    import torch
+
+    ids, labels = copy_batch(vocab, batch_size, length, torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        predicted = model(input_ids=ids).logits[:, :-1].argmax(-1)
+    target, mask = labels[:, 1:], labels[:, 1:] != -100
+    return float((predicted[mask] == target[mask]).float().mean())
+
+
+def copy_pretrain(
+    model, tokenizer, steps: int, seed: int, *, length: int = 64, batch_size: int = 32, lr: float = 1e-3
+) -> dict[str, Any]:
+    """Give the randomly initialised model a copying mechanism before SFT: ``steps`` AdamW steps of
+    next-token loss on :func:`copy_batch` sequences over the tokenizer's ordinary tokens (every token but the
+    special ones), so that copying a value from the query or an observation into a call is a skill the model
+    has before it sees a tool call. Trains ``model`` in place; returns the copy accuracy on fresh sequences
+    before and after (the held-out rows use another seed than the training rows).
+
+    >>> from transformers import LlamaConfig, LlamaForCausalLM
+    >>> from hf_ext.testing import tiny_tokenizer
+    >>> tok = tiny_tokenizer(vocab_size=300)
+    >>> model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+    ...     num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2))
+    >>> sorted(copy_pretrain(model, tok, 2, seed=0, length=16, batch_size=2))
+    ['copy_accuracy_after', 'copy_accuracy_before', 'copy_pretrain_loss_last', 'copy_pretrain_seconds']
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if steps <= 0:
+        return {}
+    started = time.perf_counter()
+    special = set(tokenizer.all_special_ids)
+    vocab = torch.tensor([i for i in range(len(tokenizer)) if i not in special])
+    generator = torch.Generator().manual_seed(seed)
+    model.eval()
+    before = copy_accuracy(model, vocab, length, seed + 10_000)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear warmup over 5 %, then cosine to 0
+        optimizer,
+        lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * s / steps)),
+    )
+    loss = torch.tensor(float("nan"))
+    for _ in tqdm(range(steps), desc="copy pretraining", leave=False, mininterval=10):
+        ids, labels = copy_batch(vocab, batch_size, length, generator)
+        loss = model(input_ids=ids, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+    model.eval()
+    after = copy_accuracy(model, vocab, length, seed + 10_000)
+    model.train()
+    return {
+        "copy_accuracy_before": round(before, 4),
+        "copy_accuracy_after": round(after, 4),
+        "copy_pretrain_loss_last": round(loss.item(), 4),
+        "copy_pretrain_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def step_examples(conversations):
     """One prompt/completion example per assistant step of each SFT conversation: the loss is on that step
     and, with ``truncation_mode="keep_end"``, the model learns from the end of the prompt it will see."""
@@ -341,9 +440,11 @@ def expert_and_sft(setting: Setting, seed: int, workdir: Path) -> dict[str, Any]
     run_dfsdt(expert, world, train, out_dir=expert_dir, progress=False)
     started = time.perf_counter()
     model, tokenizer = build_model(setting, seed, expert_dir)
+    copy_info = copy_pretrain(model, tokenizer, setting.copy_pretrain_steps, seed)
     sft_model, info = train_sft(model, tokenizer, expert_dir, setting, seed, workdir)
     info["sft_seconds"] = round(time.perf_counter() - started, 1)
     info["sft_seed"] = seed
+    info.update(copy_info)
     info["expert_train_pass_rate"] = score_answers(expert_dir, train, world.check_answer).pass_rate
     return {
         "train": train,
