@@ -122,8 +122,8 @@ class Setting:
     # TP-LLaMA mines ToolBench's ChatGPT trees), or "both"
     pairs_from: str = "both"
     # steps of synthetic copy pretraining before SFT (random world-token sequences in which a span reappears;
-    # see copy_pretrain); 0: SFT starts from the random init
-    copy_pretrain_steps: int = 1500
+    # see copy_pretrain); 0 (default, the committed run): SFT starts from the random init
+    copy_pretrain_steps: int = 0
     notes: list[str] = field(default_factory=list)
 
     @classmethod
