@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -230,6 +231,27 @@ _READERS = {
     "pandas": "import pandas as pd\nfrom benchmarks._elo_single_calls import pandas_encode\n"
     "read = lambda p: pandas_encode(pd.read_json(p, lines=True))",
 }
+
+
+def input_frame_ratio_repeats(n_battles: int, n_models: int, repeats: int = 7) -> dict:
+    """DataFrame input against ``pandas_encode``, the median-of-three comparison repeated ``repeats`` times
+    in one process: at ~10 ms a call, one comparison on a shared machine can land either side of 10x."""
+    truth = true_strengths(n_models, seed=n_models)
+    frame = synthetic_battles(truth, n_battles, seed=n_battles + n_models)  # the single-calls case's log
+    encode_battles(frame.head(2000))  # compile outside the timings
+    ratios = []
+    for _ in range(repeats):
+        _, ours = median_timed(encode_battles, frame)
+        _, baseline = median_timed(pandas_encode, frame)
+        ratios.append(baseline / ours)
+    ratios.sort()
+    return {
+        "n_battles": n_battles,
+        "n_models": n_models,
+        "ratios": [round(r, 2) for r in ratios],
+        "median_ratio": round(ratios[len(ratios) // 2], 2),
+        "load_average_1min_at_end": os.getloadavg()[0],
+    }
 
 
 def write_arena_jsonl(path: Path, n_battles: int, n_models: int = 100) -> None:

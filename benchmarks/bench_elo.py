@@ -18,11 +18,13 @@ in one process:
   (input handling from a DataFrame and from a JSONL path, online Elo, BT, bootstrap BT 100 rounds, style
   control) against straightforward pandas/scipy code, with peak memory; and the peak resident memory of
   reading a big FastChat-like JSONL log, each reader in a fresh process (``--jsonl-battles``).
+- input repeats (``--parts input-repeats``, not run by default): the 100k-battle DataFrame-input comparison
+  repeated seven times in one process, as the ratio's spread on a shared machine.
 
 Timings on a shared machine are noisy: read the ratios, not the seconds. Writes
 ``benchmarks/results/elo.json`` (a run of one part keeps the other parts' results) and prints Markdown tables.
 
-Usage: ``python benchmarks/bench_elo.py [--quick] [--parts many-orders single-calls]
+Usage: ``python benchmarks/bench_elo.py [--quick] [--parts many-orders single-calls input-repeats]
 [--single-sizes 100000x20 ...] [--jsonl-battles N]``
 """
 
@@ -251,6 +253,20 @@ def main() -> None:
         single_calls(sizes, args.jsonl_battles, args.budget_s, args.results)
     if "many-orders" in args.parts:
         many_orders(args.quick, args.results)
+    if "input-repeats" in args.parts:  # not in the default parts: a check of the 100k DataFrame cells
+        input_repeats(args.results)
+
+
+def input_repeats(results: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks._elo_single_calls import input_frame_ratio_repeats
+
+    rows = [input_frame_ratio_repeats(100_000, n_models) for n_models in (20, 100)]
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    document = json.loads(results.read_text()) if results.exists() else {}
+    document["input_frame_repeats"] = rows
+    results.write_text(json.dumps(document, indent=1) + "\n")
 
 
 def many_orders(quick: bool, results: Path) -> None:

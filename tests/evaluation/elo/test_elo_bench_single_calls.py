@@ -23,3 +23,13 @@ def test_single_call_benchmark_runs_and_baselines_agree(tmp_path):
     memory = document["single_calls"]["jsonl_memory"]
     assert memory["n_battles"] == 3000 and memory["hf_ext"]["peak_mib"] > 0
     assert "| 3,000 | 6 |" in done.stdout
+
+
+def test_input_repeats_give_one_sorted_ratio_per_repeat():
+    sys.path.insert(0, str(ROOT))
+    from benchmarks._elo_single_calls import input_frame_ratio_repeats
+
+    row = input_frame_ratio_repeats(3000, 6, repeats=3)
+    assert (row["n_battles"], row["n_models"]) == (3000, 6)
+    assert len(row["ratios"]) == 3 and row["ratios"] == sorted(row["ratios"]) and min(row["ratios"]) > 0
+    assert row["median_ratio"] == row["ratios"][1]
