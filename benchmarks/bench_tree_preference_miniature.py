@@ -7,8 +7,10 @@ Everything is built here, on CPU, with no pretrained weights (none are reachable
    data (``tree_sft_dataset``, loss on the assistant steps only);
 2. a small Llama (random init; by default a byte-level BPE trained on those SFT conversations, in which a
    value such as ``Osaka`` is the same tokens in the query, the call and the observation, and a compact
-   rendering of the system prompt) is trained on them with TRL's SFT (by default once, with seed 0, and
-   shared by all seeds: SFT is the costliest stage);
+   rendering of the system prompt) first learns to copy (``copy_pretrain``: synthetic induction-head
+   sequences, ``--copy-pretrain-steps``; without it the model never copies a value into a call) and is then
+   trained on them with TRL's SFT (by default once, with seed 0, and shared by all seeds: SFT is the
+   costliest stage);
 3. the SFT model grows its own DFSDT trees on training queries; TP-LLaMA's pairs are mined from them and
    from the expert's trees (``--pairs-from own|expert|both``);
 4. four policies: (a) SFT only, (b) SFT + step-wise DPO, (c) SFT + path-wise DPO, (d) SFT + step-wise DPO
@@ -122,8 +124,8 @@ class Setting:
     # TP-LLaMA mines ToolBench's ChatGPT trees), or "both"
     pairs_from: str = "both"
     # steps of synthetic copy pretraining before SFT (random world-token sequences in which a span reappears;
-    # see copy_pretrain); 0 (default, the committed run): SFT starts from the random init
-    copy_pretrain_steps: int = 0
+    # see copy_pretrain); 0: SFT starts from the random init (results/tree_preference_miniature_no_copy.json)
+    copy_pretrain_steps: int = 1500
     notes: list[str] = field(default_factory=list)
 
     @classmethod
