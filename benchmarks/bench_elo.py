@@ -45,6 +45,8 @@ from scipy.stats import spearmanr
 from hf_ext.evaluation.elo import bootstrap, bradley_terry, elo_samples, encode_battles, online_elo
 from hf_ext.evaluation.elo.synthetic import synthetic_battles, true_strengths
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the single-call parts import benchmarks/
+
 RESULTS = Path(__file__).parent / "results" / "elo.json"
 N_ORDERS = 1000
 
@@ -206,7 +208,6 @@ def single_calls(sizes: list[tuple[int, int]], jsonl_battles: int, budget_s: flo
     """The single-call section: one row per (battles, models), and the JSONL reading memory."""
     import tempfile
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._elo_single_calls import jsonl_memory, markdown_single_calls, single_call_case
 
     rows = []
@@ -221,12 +222,17 @@ def single_calls(sizes: list[tuple[int, int]], jsonl_battles: int, budget_s: flo
         "cases": rows,
         "jsonl_memory": memory,
     }
-    document = json.loads(results.read_text()) if results.exists() else {}
-    document["single_calls"] = section
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(document, indent=1) + "\n")
+    save_sections(results, {"single_calls": section})
     print(markdown_single_calls(rows, memory))
     return section
+
+
+def save_sections(results: Path, sections: dict) -> None:
+    """Write ``sections`` into the results file, keeping the keys other parts wrote there."""
+    document = json.loads(results.read_text()) if results.exists() else {}
+    document.update(sections)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(document, indent=1) + "\n")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -258,15 +264,12 @@ def main() -> None:
 
 
 def input_repeats(results: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks._elo_single_calls import input_frame_ratio_repeats
 
     rows = [input_frame_ratio_repeats(100_000, n_models) for n_models in (20, 100)]
     for row in rows:
         print(json.dumps(row), flush=True)
-    document = json.loads(results.read_text()) if results.exists() else {}
-    document["input_frame_repeats"] = rows
-    results.write_text(json.dumps(document, indent=1) + "\n")
+    save_sections(results, {"input_frame_repeats": rows})
 
 
 def many_orders(quick: bool, results: Path) -> None:
@@ -283,17 +286,14 @@ def many_orders(quick: bool, results: Path) -> None:
                     "n_models": n_models,
                     "rows": spread_versus_permutations(log, samples),
                 }
-    previous = json.loads(results.read_text()) if results.exists() else {}
-    document = {
-        **previous,
+    sections = {
         "cpu_threads": os.cpu_count(),
         "note": "shared 2-core machine, noisy: compare ratios; '*': baseline timed on a few orders, scaled",
         "load_average_1min_at_end": os.getloadavg()[0],
         "cases": rows,
         "spread_versus_permutations": spread,
     }
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(document, indent=1) + "\n")
+    save_sections(results, sections)
     print()
     print(markdown(rows))
     print()

@@ -334,7 +334,8 @@ def copy_pretrain(
     ['copy_accuracy_after', 'copy_accuracy_before', 'copy_pretrain_loss_last', 'copy_pretrain_seconds']
     """
     import torch
-    from tqdm.auto import tqdm
+
+    from hf_ext.testing.reference import train_steps
 
     if steps <= 0:
         return {}
@@ -350,22 +351,22 @@ def copy_pretrain(
         optimizer,
         lambda s: min(1.0, (s + 1) / max(1, steps // 20)) * 0.5 * (1 + math.cos(math.pi * s / steps)),
     )
-    loss = torch.tensor(float("nan"))
-    for _ in tqdm(range(steps), desc="copy pretraining", leave=False, mininterval=10):
-        ids, labels = copy_batch(vocab, batch_size, length, generator)
-        loss = model(input_ids=ids, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad(set_to_none=True)
+    loss = train_steps(
+        model,
+        lambda: copy_batch(vocab, batch_size, length, generator),
+        steps,
+        optimizer,
+        schedule,
+        desc="copy pretraining",
+        mininterval=10,
+    )
     model.eval()
     after = copy_accuracy(model, vocab, length, seed + 10_000)
     model.train()
     return {
         "copy_accuracy_before": round(before, 4),
         "copy_accuracy_after": round(after, 4),
-        "copy_pretrain_loss_last": round(loss.item(), 4),
+        "copy_pretrain_loss_last": round(loss, 4),
         "copy_pretrain_seconds": round(time.perf_counter() - started, 1),
     }
 

@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,43 @@ def reference_texts(split: str = "heldout") -> tuple[str, ...]:
     return train if split == "train" else heldout
 
 
+def train_steps(
+    model,
+    next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+    steps: int,
+    optimizer,
+    scheduler,
+    *,
+    desc: str,
+    mininterval: float = 0.1,
+) -> float:
+    """``steps`` optimizer steps of next-token loss on ``next_batch()``'s ``(input_ids, labels)``, gradients
+    clipped to norm 1, the scheduler stepped after each; returns the last loss. Shared by the reference LM's
+    build and the tool-world miniature's copy pretraining.
+
+    >>> import torch
+    >>> from hf_ext.testing import tiny_causal_lm
+    >>> model, _ = tiny_causal_lm("llama", seed=0)
+    >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    >>> ids = torch.randint(4, 50, (2, 8), generator=torch.Generator().manual_seed(0))
+    >>> train_steps(model, lambda: (ids, ids), 3, optimizer, scheduler, desc="demo") > 0
+    True
+    """
+    progress = tqdm(range(steps), desc=desc, leave=False, mininterval=mininterval)
+    loss = torch.tensor(float("nan"))
+    for _ in progress:
+        input_ids, labels = next_batch()
+        loss = model(input_ids=input_ids, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        progress.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    return loss.item()
+
+
 def build_reference_lm(save_dir: Path) -> Path:
     """Train the reference LM from scratch and save it (model, tokenizer, ``reference_lm.json``)."""
     settings = REFERENCE_TRAINING
@@ -144,18 +182,14 @@ def build_reference_lm(save_dir: Path) -> Path:
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     seq_len, batch_size = settings["seq_len"], settings["batch_size"]
-    model.train()
-    progress = tqdm(range(steps), desc="training reference LM", leave=False)
-    for _ in progress:
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
         starts = torch.randint(0, len(stream) - seq_len, (batch_size,), generator=generator)
         batch = torch.stack([stream[s : s + seq_len] for s in starts.tolist()])
-        loss = model(input_ids=batch, labels=batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        progress.set_postfix(loss=f"{loss.item():.3f}")
+        return batch, batch
+
+    model.train()
+    train_steps(model, next_batch, steps, optimizer, scheduler, desc="training reference LM")
     model.eval()
 
     info = {
